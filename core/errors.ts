@@ -1,0 +1,29 @@
+/**
+ * Errors written for the user. A `UserError` is a mistake in input (config, argument, file):
+ * the CLI prints its message as one line and exits with code 2, without a stack trace.
+ *
+ * @module
+ */
+
+/**
+ * A mistake in the user's input. The message says what could not be done, why, and the
+ * current value, e.g. `Cannot build groupsort as the group size must divide the width:
+ * group size is 3, width is 10`.
+ *
+ * @example
+ * ```ts
+ * import { UserError } from "./errors.ts";
+ * throw new UserError("Cannot read config as the file does not exist: configs/x.json");
+ * ```
+ */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UserError";
+  }
+}
+
+/** True when `e` is a {@linkcode UserError}. */
+export function isUserError(e: unknown): e is UserError {
+  return e instanceof UserError;
+}

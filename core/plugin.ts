@@ -1,0 +1,225 @@
+/**
+ * The four plugin interfaces of lipspline: {@linkcode Activation}, {@linkcode Layer},
+ * {@linkcode Projection} and {@linkcode Experiment}. A plugin is a module whose default
+ * export is one object of these types. Plugins receive the host's `tf` in their context and
+ * never import their own copy of TensorFlow.js.
+ *
+ * Tensor layout: fully connected activations are `[N, C]`; convolutional ones are NHWC
+ * (`[N, H, W, C]`, TensorFlow.js's native layout). When several independent models are
+ * trained as one batched computation (an *ensemble* of `M` models, as in the 1d
+ * experiment), every parameter gets a leading `[M]` axis and activations are `[M, N, C]`.
+ *
+ * @module
+ */
+import type { Scalar, Tensor, Variable } from "@tensorflow/tfjs-core";
+import type { TF } from "./tf.ts";
+import type { Rng } from "./rng/rng.ts";
+
+/** Which optimiser group (and learning rate) a parameter belongs to (spec §3). */
+export type ParamGroup = "weights" | "spline_coeffs" | "spline_scaling";
+
+/** One trainable tensor of a layer or activation. */
+export interface Parameter {
+  /** Unique, stable name; used as the checkpoint key. */
+  name: string;
+  /** Optimiser group. */
+  group: ParamGroup;
+  /** The TensorFlow.js variable holding the value. */
+  variable: Variable;
+}
+
+/**
+ * A Lipschitz bound computed from a module's *current* parameters. `value` is `null` when the
+ * module cannot bound itself ("unbounded"); for an ensemble, `perModel` holds one bound per model
+ * and `value` is the worst of them.
+ */
+export interface LipschitzBound {
+  value: number | null;
+  perModel?: number[];
+  /** How the bound was obtained, e.g. "power iteration on the projected weight". */
+  method: string;
+}
+
+/** What every plugin's default export has. */
+export interface PluginBase {
+  /** Name used in configs (e.g. `linearspline`) or a module path. */
+  readonly name: string;
+  /** Semantic version of the plugin. */
+  readonly version: string;
+  /** One line shown by `lipspline plugins list`. */
+  readonly description: string;
+}
+
+/** The keys of `activation_fn_params` (spec §1); plugins may read extra keys of their own. */
+export interface ActivationParams {
+  activation_type: string;
+  groupsort_groupsize?: number;
+  prelu_init?: number | "maxmin";
+  lipschitz_constrained?: boolean;
+  spline_init?: "identity" | "relu" | "absolute_value" | "maxmin" | "zero";
+  spline_range?: number;
+  spline_size?: number;
+  spline_scaling_coeff?: boolean;
+  lmbda?: number;
+  [key: string]: unknown;
+}
+
+/** What an activation plugin gets when it builds one activation layer. */
+export interface ActivationContext {
+  /** The host's TensorFlow.js. */
+  tf: TF;
+  /** Number of channels `C` (last axis). */
+  channels: number;
+  /** `fc` for `[N, C]` inputs, `conv` for NHWC inputs. */
+  mode: "fc" | "conv";
+  /** Number of models trained together; parameters get a leading `[M]` axis. */
+  ensemble?: number;
+  /** The config's activation parameters. */
+  params: ActivationParams;
+  /** Unique prefix for parameter names, e.g. `act1`. */
+  name: string;
+  /** Seeded random numbers, for plugins that initialise randomly. */
+  rng: Rng;
+}
+
+/** A built activation layer. `forward` is pure: it reads parameters and never changes them. */
+export interface ActivationInstance {
+  readonly kind: string;
+  /** Trainable parameters, tagged with their optimiser group. */
+  parameters(): Parameter[];
+  /** Apply the activation; shape is preserved. */
+  forward(x: Tensor): Tensor;
+  /** Regularisation term added to the loss (TV2 for splines), summed over channels. */
+  regularization?(): Scalar;
+  /** For an ensemble: the regularisation of each model, shape `[M]`. */
+  regularizationPerModel?(): Tensor;
+  /** Hook run after each optimiser step (e.g. "LS old" normalisation). */
+  afterStep?(): void;
+  /** The Lipschitz constant guaranteed by the current parameters. */
+  lipschitzBound(): Promise<LipschitzBound>;
+  /** Sample the activation on `x` (1-D grid) per channel, for figures: `[C, len]` (model 0). */
+  sample?(x: Float32Array): Promise<Float32Array[]>;
+}
+
+/** An activation plugin (relu, linearspline, ...). */
+export interface Activation extends PluginBase {
+  readonly kind: "activation";
+  /** Check parameters before anything runs; throw a `UserError` naming the key. */
+  validate?(params: ActivationParams, channels: number): void;
+  create(ctx: ActivationContext): ActivationInstance;
+}
+
+/** A built projection: maps an unconstrained weight to a constrained one, differentiably. */
+export interface ProjectionInstance {
+  /** `w`: `[out, in]` or `[M, out, in]`. Returns a tensor of the same shape. */
+  project(w: Tensor): Tensor;
+  /** The Lipschitz bound (largest singular value) of `project(w)`, per model. */
+  lipschitzBound(w: Tensor): Promise<LipschitzBound>;
+}
+
+/** Options shared by projections. */
+export interface ProjectionOptions {
+  /** Björck iterations (`bjorck_iter`). */
+  bjorckIter?: number;
+  [key: string]: unknown;
+}
+
+/** A projection plugin (orthonormalize, no_projection, spectral_norm, ...). */
+export interface Projection extends PluginBase {
+  readonly kind: "projection";
+  create(ctx: { tf: TF }, options: ProjectionOptions): ProjectionInstance;
+}
+
+/** What a layer plugin gets when it builds one layer. */
+export interface LayerContext {
+  tf: TF;
+  /** Unique prefix for parameter names, e.g. `linear0`. */
+  name: string;
+  /** Number of models trained together; parameters get a leading `[M]` axis. */
+  ensemble?: number;
+  /** Seeded random numbers for initialisation. */
+  rng: Rng;
+  /** Resolves projection names (layers that constrain weights look them up here). */
+  projection?: ProjectionInstance;
+}
+
+/** A built layer: parameters declared once, a pure forward, the constraint in one place. */
+export interface LayerInstance {
+  readonly kind: string;
+  readonly name: string;
+  parameters(): Parameter[];
+  /** Pure forward pass. `training` matters for batch norm. */
+  forward(x: Tensor, opts?: { training?: boolean }): Tensor;
+  /** The Lipschitz constant guaranteed by the current parameters. */
+  lipschitzBound(opts?: { inputShape?: number[] }): Promise<LipschitzBound>;
+}
+
+/** A layer plugin (lipschitz_linear, bcop_conv, ...). `Options` are the layer's own. */
+export interface Layer<Options = Record<string, unknown>> extends PluginBase {
+  readonly kind: "layer";
+  create(ctx: LayerContext, options: Options): LayerInstance;
+}
+
+/** One appended line of `metrics.jsonl`. */
+export type Metrics = Record<string, number | string>;
+
+/** Progress reporting for long loops; the CLI draws bars, tests use a silent one. */
+export interface Progress {
+  start(total: number, label: string): void;
+  update(value: number, payload?: Record<string, string | number>): void;
+  stop(): void;
+}
+
+/** Everything an experiment needs from the host while it runs. */
+export interface ExperimentContext {
+  tf: TF;
+  /** The resolved, validated config (the authors' keys plus our optional ones). */
+  config: Record<string, unknown>;
+  /** `log_dir/exp_name`, already created. */
+  runDir: string;
+  /** Resolves activation, layer and projection names. */
+  registry: PluginResolver;
+  /** Seeded random numbers (MT19937 seeded with `config.seed`). */
+  rng: Rng;
+  /** Append one line to `metrics.jsonl` (and to TensorBoard when enabled). */
+  logMetrics(m: Metrics): Promise<void>;
+  /** Progress bars. */
+  progress: Progress;
+  /** Print a line for the user (stdout, respecting progress bars). */
+  log(message: string): void;
+  /** Set when resuming: the path of the checkpoint to continue from. */
+  resumeFrom?: string;
+  /** Aborted on SIGINT: experiments checkpoint and return early. */
+  signal?: AbortSignal;
+}
+
+/** What an experiment returns: a one-screen summary for the user. */
+export interface ExperimentResult {
+  /** Final metrics (also written to `metrics.jsonl`). */
+  metrics: Metrics;
+  /** Lines printed at the end of the run. */
+  summary: string[];
+}
+
+/** An experiment plugin (1d, wasserstein, wgan, denoising). */
+export interface Experiment extends PluginBase {
+  readonly kind: "experiment";
+  /** Default config file name in `configs/`. */
+  readonly defaultConfig: string;
+  /** Validate the experiment-specific part of the config; throw `UserError`. */
+  validate?(config: Record<string, unknown>, file: string): void;
+  run(ctx: ExperimentContext): Promise<ExperimentResult>;
+}
+
+/** Any plugin. */
+export type Plugin = Activation | Layer | Projection | Experiment;
+/** The kinds of plugin. */
+export type PluginKind = Plugin["kind"];
+
+/** Looks up plugins by name or module path (implemented by the registry). */
+export interface PluginResolver {
+  activation(name: string): Promise<Activation>;
+  layer(name: string): Promise<Layer>;
+  projection(name: string): Promise<Projection>;
+  experiment(name: string): Promise<Experiment>;
+}

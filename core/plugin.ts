@@ -97,8 +97,8 @@ export interface ActivationInstance {
   afterStep?(): void;
   /** The Lipschitz constant guaranteed by the current parameters. */
   lipschitzBound(): Promise<LipschitzBound>;
-  /** Sample the activation on `x` (1-D grid) per channel, for figures: `[C, len]` (model 0). */
-  sample?(x: Float32Array): Promise<Float32Array[]>;
+  /** Sample the activation on `x` (1-D grid) per channel, for figures: `C` arrays (one model). */
+  sample?(x: Float32Array, model?: number): Promise<Float32Array[]>;
 }
 
 /** An activation plugin (relu, linearspline, ...). */
@@ -155,7 +155,7 @@ export interface LayerInstance {
 }
 
 /** A layer plugin (lipschitz_linear, bcop_conv, ...). `Options` are the layer's own. */
-export interface Layer<Options = Record<string, unknown>> extends PluginBase {
+export interface Layer<Options = unknown> extends PluginBase {
   readonly kind: "layer";
   create(ctx: LayerContext, options: Options): LayerInstance;
 }
@@ -206,6 +206,8 @@ export interface Experiment extends PluginBase {
   readonly kind: "experiment";
   /** Default config file name in `configs/`. */
   readonly defaultConfig: string;
+  /** TensorBoard tag of each metric key it logs (the authors' tags), e.g. `Validation/Median Loss`. */
+  readonly tensorboardTags?: Record<string, string>;
   /** Validate the experiment-specific part of the config; throw `UserError`. */
   validate?(config: Record<string, unknown>, file: string): void;
   run(ctx: ExperimentContext): Promise<ExperimentResult>;

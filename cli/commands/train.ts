@@ -1,0 +1,157 @@
+/**
+ * `lipspline train --exp NAME`: load and validate the config, start the backend, prepare the run
+ * folder and run the experiment plugin with progress bars, metrics, TensorBoard and checkpoints.
+ *
+ * @module
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { tf } from "../../core/tf.ts";
+import { DEVICE_CHOICES, type DeviceChoice, initBackend } from "../../core/backend.ts";
+import { applyOverrides, commonSchema, loadConfigFile, validateWith } from "../../core/config.ts";
+import { UserError } from "../../core/errors.ts";
+import type { ExperimentContext, Metrics } from "../../core/plugin.ts";
+import { MT19937 } from "../../core/rng/mt19937.ts";
+import {
+  appendMetrics,
+  readRunConfig,
+  RUN_FILES,
+  startRunDir,
+  truncateMetrics,
+} from "../../core/run_dir.ts";
+import { writeFileAtomic } from "../../core/atomic.ts";
+import { readCheckpoint } from "../../core/checkpoint.ts";
+import { createProgress, formatTable } from "../../core/output/progress.ts";
+import { TensorBoardWriter } from "../../core/output/tensorboard.ts";
+import type { Registry } from "../../core/registry.ts";
+import { CONFIG_DIR } from "../paths.ts";
+import { VERSION } from "../version.ts";
+
+/** Metadata of a run beside its config: which experiment and device. */
+interface RunInfo {
+  experiment: string;
+  device: string;
+  lipspline: string;
+  started: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function resolveConfigPath(exp: string, given: string | undefined, fallback: string): string {
+  if (given) return given;
+  const local = join("configs", fallback);
+  return existsSync(local) ? local : join(CONFIG_DIR, fallback);
+}
+
+/** Build the `train` command. */
+export function trainCommand(registry: Registry) {
+  return new Command("train")
+    .description("train a model of one experiment from a config (the authors' JSON files load unchanged)")
+    .option("-e, --exp <name>", "experiment: 1d, or a plugin name or module path")
+    .option("-c, --config <file>", "config file (default: configs/config_<exp>.json)")
+    .addOption(
+      new Option("-d, --device <device>", "where to compute: auto picks WebGPU on a real GPU, else the fastest CPU route")
+        .choices(DEVICE_CHOICES)
+        .default("auto" as DeviceChoice),
+    )
+    .option("-s, --set <key=value>", "override a config key, e.g. training_options.epochs=10 (repeatable)", collect, [] as string[])
+    .option("-r, --resume <run_dir>", "continue an interrupted run from its folder")
+    .option("-f, --force", "overwrite a run folder that already holds a run", false)
+    .option("-q, --quiet", "no progress bars", false)
+    .action(async (opts) => {
+      let config: Record<string, unknown>;
+      let file: string;
+      let expName = opts.exp;
+      let resumeFrom: string | undefined;
+      if (opts.resume) {
+        file = join(opts.resume, RUN_FILES.config);
+        config = await readRunConfig(opts.resume);
+        const info = JSON.parse(await Deno.readTextFile(join(opts.resume, "run.json")).catch(() => "{}")) as Partial<RunInfo>;
+        if (expName && info.experiment && expName !== info.experiment) {
+          throw new UserError(`Cannot resume ${opts.resume} as --exp ${expName}: it is a ${info.experiment} run`);
+        }
+        expName ??= info.experiment;
+        resumeFrom = join(opts.resume, RUN_FILES.checkpoint);
+        if (!existsSync(resumeFrom)) {
+          throw new UserError(`Cannot resume ${opts.resume} as it has no checkpoint yet: ${resumeFrom} does not exist; start it again with --force`);
+        }
+      } else {
+        if (!expName) throw new UserError("Cannot train without an experiment: give --exp NAME (e.g. --exp 1d)");
+        const experiment = await registry.experiment(expName);
+        file = resolveConfigPath(expName, opts.config, experiment.defaultConfig);
+        config = await loadConfigFile(file);
+      }
+      if (!expName) throw new UserError(`Cannot resume ${opts.resume} as its run.json does not name the experiment: give --exp`);
+      const experiment = await registry.experiment(expName);
+      config = applyOverrides(config, opts.set);
+      validateWith(commonSchema, config, file);
+      experiment.validate?.(config, file);
+
+      const backend = await initBackend(opts.device);
+      console.log(`lipspline ${VERSION} · experiment ${experiment.name} · device ${backend.description}`);
+
+      let runDir: string;
+      if (opts.resume) {
+        runDir = opts.resume;
+        const ck = await readCheckpoint(resumeFrom!);
+        if (ck.meta.completed) {
+          throw new UserError(`Cannot resume ${runDir} as its run is complete (epoch ${ck.meta.epoch}); start a new one with another exp_name`);
+        }
+        await truncateMetrics(runDir, Number(ck.meta.epoch));
+        await writeFileAtomic(join(runDir, RUN_FILES.config), JSON.stringify(config, null, 2) + "\n");
+        console.log(`resuming ${runDir} after epoch ${ck.meta.epoch}`);
+      } else {
+        runDir = await startRunDir(config, { force: opts.force });
+      }
+      const info: RunInfo = { experiment: experiment.name, device: backend.name, lipspline: VERSION, started: new Date().toISOString() };
+      await writeFileAtomic(join(runDir, "run.json"), JSON.stringify(info, null, 2) + "\n");
+
+      const tty = Deno.stdout.isTerminal() && !opts.quiet;
+      const progress = createProgress({ tty, write: (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)) });
+      const tb = new TensorBoardWriter(join(runDir, RUN_FILES.tensorboard));
+      const tags = experiment.tensorboardTags ?? {};
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onSigint = () => {
+        interrupts++;
+        if (interrupts > 1) Deno.exit(130);
+        console.error("\ninterrupt: finishing the current epoch and saving a checkpoint (Ctrl-C again to quit now)");
+        controller.abort();
+      };
+      Deno.addSignalListener("SIGINT", onSigint);
+      const ctx: ExperimentContext = {
+        tf,
+        config,
+        runDir,
+        registry,
+        rng: new MT19937(Number(config.seed)),
+        progress,
+        log: (m) => progress.log(m),
+        resumeFrom,
+        signal: controller.signal,
+        async logMetrics(m: Metrics) {
+          await appendMetrics(runDir, m);
+          const step = Number(m.epoch ?? m.step ?? 0);
+          for (const [k, v] of Object.entries(m)) {
+            if (typeof v === "number" && k !== "epoch") tb.scalar(tags[k] ?? k, v, step);
+          }
+          await tb.flush();
+        },
+      };
+      try {
+        const result = await experiment.run(ctx);
+        console.log(formatTable(Object.entries(result.metrics).map(([metric, value]) => ({
+          metric,
+          value: typeof value === "number" && !Number.isInteger(value) ? value.toExponential(4) : value,
+        }))));
+        for (const line of result.summary) console.log(line);
+        console.log(`run folder: ${runDir}`);
+      } finally {
+        Deno.removeSignalListener("SIGINT", onSigint);
+        await tb.close();
+      }
+    });
+}

@@ -1,0 +1,52 @@
+/**
+ * The lipspline command line: `train`, `plugins list`, `report`.
+ * User mistakes print one line on stderr and exit with code 2; other failures exit with 1.
+ *
+ * @module
+ */
+import { Command, CommanderError } from "@commander-js/extra-typings";
+import { createRegistry } from "../core/registry.ts";
+import { isUserError } from "../core/errors.ts";
+import { builtinPlugins } from "../plugins/builtin.ts";
+import { trainCommand } from "./commands/train.ts";
+import { pluginsCommand } from "./commands/plugins.ts";
+import { reportCommand } from "./commands/report.ts";
+import { VERSION } from "./version.ts";
+
+const registry = createRegistry(builtinPlugins);
+
+const program = new Command()
+  .name("lipspline")
+  .description(
+    "Train 1-Lipschitz neural networks with learnable linear-spline activations\n" +
+      "(Ducotterd et al., JMLR 2024) and the baselines they are compared against.",
+  )
+  .version(VERSION)
+  .exitOverride()
+  .showHelpAfterError("(run with --help for usage)");
+
+for (const cmd of [trainCommand(registry), pluginsCommand(registry), reportCommand()]) {
+  program.addCommand(cmd as unknown as Command);
+}
+// Route every (sub)command's usage errors through the catch below (exit code 2).
+const overrideAll = (c: Command): void => {
+  c.exitOverride();
+  c.commands.forEach((sub) => overrideAll(sub as unknown as Command));
+};
+overrideAll(program as unknown as Command);
+
+try {
+  await program.parseAsync(Deno.args, { from: "user" });
+  Deno.exit(0);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // --help and --version end here with code 0; usage mistakes were already printed.
+    Deno.exit(e.exitCode === 0 ? 0 : 2);
+  }
+  if (isUserError(e)) {
+    console.error(`error: ${e.message}`);
+    Deno.exit(2);
+  }
+  console.error(e);
+  Deno.exit(1);
+}

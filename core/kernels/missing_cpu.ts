@@ -1,0 +1,3 @@
+/** Placeholder replaced below. @module */
+/** Register. */
+export function register(): void {}

@@ -1,0 +1,222 @@
+/**
+ * Fused linear-spline kernels (`LipsplineSpline`, `LipsplineSplineGrad`, spec §3) for the
+ * `cpu` backend: one pass over the typed arrays for the forward pass and one for all three
+ * gradients; the coefficient gradient is a direct accumulate (no one-hot matrix, no segment
+ * sum). The loops are exported for the `wasm` kernels, which run them on the wasm heap.
+ *
+ * @module
+ */
+import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { tf } from "../tf.ts";
+import {
+  SPLINE_GRAD_KERNEL,
+  SPLINE_KERNEL,
+  type SplineAttrs,
+  splineConstants,
+} from "../ops/spline.ts";
+
+/** Dimensions of one spline call: `x` is `[G, N, C]`, `K` coefficients per channel. */
+export interface SplineDims {
+  G: number;
+  N: number;
+  C: number;
+}
+
+/** Read `[G, N, C]` from the shape of `x` (checked by the op). */
+export function splineDims(x: TensorInfo): SplineDims {
+  const [G, N, C] = x.shape;
+  return { G, N, C };
+}
+
+/** Per-channel factors in knot units: `w = x sa[ch] + off` is `v + z` of spec §3. */
+function channelFactors(av: Float32Array, invT: number): { sa: Float64Array; ia: Float64Array } {
+  const sa = new Float64Array(av.length);
+  const ia = new Float64Array(av.length);
+  for (let ch = 0; ch < av.length; ch++) {
+    sa[ch] = av[ch] * invT;
+    ia[ch] = 1 / av[ch];
+  }
+  return { sa, ia };
+}
+
+/** Largest |w| that `w | 0` converts exactly; beyond it the segment is picked by sign. */
+const INT_SAFE = 1e9;
+
+/**
+ * Forward loop (spec §3, "Evaluation", odd K and the even-K quirk). In knot units
+ * `w = (alpha x - shift)/T + z` (= `u/T + z`); the segment `j = z + k` is `floor(w)` clamped to
+ * `[0, K-2]` (the spec's clamp of `u` to `[-T z, T (K-2-z)]`), `f = w - j` uses the unclamped
+ * `w` (linear extension), `y = (p[j] + (p[j+1] - p[j]) f + shift) / alpha`.
+ * The clamp is branch-free on integers (`w | 0` truncates; negative `w` clamp to 0 either way).
+ */
+export function splineForwardLoop(
+  xv: Float32Array,
+  cv: Float32Array,
+  av: Float32Array,
+  out: Float32Array,
+  dims: SplineDims,
+  attrs: SplineAttrs,
+): void {
+  const { G, N, C } = dims;
+  const { K, invT, z, shift } = splineConstants(attrs);
+  const { sa, ia } = channelFactors(av, invT);
+  const off = z - shift * invT;
+  const jm = K - 2;
+  for (let g = 0; g < G; g++) {
+    for (let n = 0; n < N; n++) {
+      const row = (g * N + n) * C;
+      for (let c = 0; c < C; c++) {
+        const ch = g * C + c;
+        const i = row + c;
+        const w = xv[i] * sa[ch] + off;
+        let j = w | 0;
+        if (w > INT_SAFE || w < -INT_SAFE) j = w > 0 ? jm : 0;
+        j &= ~(j >> 31); // max(j, 0)
+        const e = j - jm;
+        j = jm + (e & (e >> 31)); // min(j, K-2)
+        const b = ch * K + j;
+        const p0 = cv[b];
+        out[i] = (p0 + (cv[b + 1] - p0) * (w - j) + shift) * ia[ch];
+      }
+    }
+  }
+}
+
+/**
+ * Backward loop (spec §3, "Gradients") for `y = s(alpha x)/alpha` with upstream `dy`:
+ * - `dx = dy s'(u)`, `s'(u) = (p[j+1] - p[j])/T` (also outside the range);
+ * - with `g = dy/alpha`: `dcoef[j+1] += f g`, `dcoef[j] += (1-f) g`;
+ * - `dalpha = Σ dy (x s'(u)/alpha - s(u)/alpha²)`. On segment `j`, `s(u) = b_j + s'_j u` with
+ *   the intercept `b_j = s(0) = p[j] + shift - (p[j+1]-p[j]) (j - w0)` (`w0` = `w` at `u = 0`),
+ *   so `x s'(u)/alpha - s(u)/alpha² = -b_j/alpha²` and `dalpha = -(1/alpha) Σ_j b_j Σ_{i∈j} g_i`.
+ *
+ * The loop accumulates per segment `S0 = Σ g` and `S1 = Σ g f` (float64); dcoef and dalpha are
+ * formed from them afterwards and written to `dcoef` (`[G*C*K]`) and `dalpha` (`[G*C]`).
+ */
+export function splineBackwardLoop(
+  xv: Float32Array,
+  cv: Float32Array,
+  av: Float32Array,
+  dyv: Float32Array,
+  dx: Float32Array,
+  dcoef: Float32Array,
+  dalpha: Float32Array,
+  dims: SplineDims,
+  attrs: SplineAttrs,
+): void {
+  const { G, N, C } = dims;
+  const { K, invT, z, shift } = splineConstants(attrs);
+  const GC = G * C;
+  const { sa, ia } = channelFactors(av, invT);
+  const off = z - shift * invT;
+  const jm = K - 2;
+  const slope = new Float64Array(GC * K); // s'_j = (p[j+1] - p[j]) / T per segment
+  for (let ch = 0; ch < GC; ch++) {
+    for (let j = 0; j < K - 1; j++) {
+      slope[ch * K + j] = (cv[ch * K + j + 1] - cv[ch * K + j]) * invT;
+    }
+  }
+  const S = new Float64Array(2 * GC * K); // [S0, S1] interleaved per segment
+  for (let g = 0; g < G; g++) {
+    for (let n = 0; n < N; n++) {
+      const row = (g * N + n) * C;
+      for (let c = 0; c < C; c++) {
+        const ch = g * C + c;
+        const i = row + c;
+        const w = xv[i] * sa[ch] + off;
+        let j = w | 0;
+        if (w > INT_SAFE || w < -INT_SAFE) j = w > 0 ? jm : 0;
+        j &= ~(j >> 31);
+        const e = j - jm;
+        j = jm + (e & (e >> 31));
+        const b = ch * K + j;
+        const d = dyv[i];
+        dx[i] = d * slope[b];
+        const ga = d * ia[ch];
+        S[2 * b] += ga;
+        S[2 * b + 1] += ga * (w - j);
+      }
+    }
+  }
+  for (let ch = 0; ch < GC; ch++) {
+    let prevS1 = 0;
+    let da = 0;
+    for (let j = 0; j < K; j++) {
+      const b = ch * K + j;
+      const s0 = j < K - 1 ? S[2 * b] : 0;
+      const s1 = j < K - 1 ? S[2 * b + 1] : 0;
+      dcoef[b] = s0 - s1 + prevS1; // (1-f) g from segment j, f g from segment j-1
+      prevS1 = s1;
+      if (j < K - 1) {
+        const dp = cv[b + 1] - cv[b];
+        da += s0 * (cv[b] + shift - dp * (j - off)); // S0_j b_j
+      }
+    }
+    dalpha[ch] = -da * ia[ch];
+  }
+}
+
+function inputs(
+  args: Parameters<KernelFunc>[0],
+): { x: TensorInfo; coef: TensorInfo; alpha: TensorInfo; dy?: TensorInfo } {
+  return args.inputs as unknown as {
+    x: TensorInfo;
+    coef: TensorInfo;
+    alpha: TensorInfo;
+    dy?: TensorInfo;
+  };
+}
+
+function attrsOf(attrs: NamedAttrMap | undefined): SplineAttrs {
+  const a = attrs as unknown as SplineAttrs;
+  return { size: a.size, range: a.range };
+}
+
+const forwardCpu: KernelFunc = (args) => {
+  const { x, coef, alpha } = inputs(args);
+  const be = args.backend as MathBackendCPU;
+  const val = (t: TensorInfo) => be.data.get(t.dataId).values as Float32Array;
+  const out = new Float32Array(x.shape.reduce((p, d) => p * d, 1));
+  splineForwardLoop(val(x), val(coef), val(alpha), out, splineDims(x), attrsOf(args.attrs));
+  return be.makeTensorInfo(x.shape, "float32", out);
+};
+
+const backwardCpu: KernelFunc = (args) => {
+  const { x, coef, alpha, dy } = inputs(args);
+  const be = args.backend as MathBackendCPU;
+  const val = (t: TensorInfo) => be.data.get(t.dataId).values as Float32Array;
+  const dx = new Float32Array(x.shape.reduce((p, d) => p * d, 1));
+  const dcoef = new Float32Array(coef.shape[0] * coef.shape[1]);
+  const dalpha = new Float32Array(alpha.shape[0]);
+  splineBackwardLoop(
+    val(x),
+    val(coef),
+    val(alpha),
+    val(dy!),
+    dx,
+    dcoef,
+    dalpha,
+    splineDims(x),
+    attrsOf(args.attrs),
+  );
+  return [
+    be.makeTensorInfo(x.shape, "float32", dx),
+    be.makeTensorInfo(coef.shape, "float32", dcoef),
+    be.makeTensorInfo(alpha.shape, "float32", dalpha),
+  ];
+};
+
+/** Register the spline kernels for the `cpu` backend (idempotent). */
+export function register(): void {
+  for (
+    const [kernelName, kernelFunc] of [[SPLINE_KERNEL, forwardCpu], [
+      SPLINE_GRAD_KERNEL,
+      backwardCpu,
+    ]] as const
+  ) {
+    if (tf.getKernel(kernelName, "cpu") == null) {
+      tf.registerKernel({ kernelName, backendName: "cpu", kernelFunc });
+    }
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * Björck orthonormalisation (spec §4) and the spectral norm.
+ *
+ * {@linkcode bjorck} repeats `iters` times `w <- (1 + beta) w - beta w (wᵀ w)` on `[out, in]` or
+ * batched `[B, out, in]` weights, differentiably. On backends that register the fused kernel
+ * `LipsplineBjorck` (`cpu`, `wasm`: see `core/kernels/bjorck_fused.ts`) and for small matrices
+ * it runs as one op whose gradient is the fused kernel `LipsplineBjorckGrad`; otherwise (large
+ * matrices, WebGPU) it is a composite of batched matMuls with TF.js's own autodiff.
+ * {@linkcode bjorckReference} is always the composite, for parity tests.
+ *
+ * @module
+ */
+import type { Tensor } from "@tensorflow/tfjs-core";
+import { tf } from "../tf.ts";
+
+/** Name of the fused forward kernel (input `w`; attrs `iters`, `beta`). */
+export const BJORCK_KERNEL = "LipsplineBjorck";
+/** Name of the fused backward kernel (inputs `w`, `dy`; attrs `iters`, `beta`); returns `dw`. */
+export const BJORCK_GRAD_KERNEL = "LipsplineBjorckGrad";
+
+/**
+ * Largest `min(out, in)` for which the fused kernel is used. Above it the per-op overhead of
+ * the composite no longer matters and TF.js's blocked matMul (wasm: ~30 GFLOP/s) beats the
+ * fused kernel, whose SIMD lanes run over the batch. Measured with `bench/bjorck_bench.ts`
+ * (`bjorck_threshold`), see {@linkcode useFusedBjorck}.
+ */
+export const FUSED_MAX_MIN_DIM: Record<string, number> = { cpu: 256, wasm: 32 };
+
+/** Largest iterate store (bytes) the fused path accepts; beyond it the composite is used. */
+const FUSED_MAX_KEPT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Whether {@linkcode bjorck} takes the fused path for `shape` (`[out, in]` or `[B, out, in]`)
+ * on the current backend: the kernel must be registered there, `min(out, in)` at most
+ * {@linkcode FUSED_MAX_MIN_DIM} of the backend, and the iterates kept for the backward pass at
+ * most 64 MiB.
+ */
+export function useFusedBjorck(shape: readonly number[], iters: number): boolean {
+  const backend = tf.getBackend();
+  if (!tf.getKernel(BJORCK_KERNEL, backend)) return false;
+  const [m, n] = shape.slice(-2);
+  const B = shape.length === 3 ? shape[0] : 1;
+  const r = Math.max(m, n), c = Math.min(m, n);
+  if (c > (FUSED_MAX_MIN_DIM[backend] ?? 0)) return false;
+  const kept = Math.ceil(B / 4) * ((iters + 1) * r * c + iters * c * c) * 16;
+  return kept <= FUSED_MAX_KEPT_BYTES;
+}
+
+let gradientRegistered = false;
+
+/**
+ * Register the gradient of `LipsplineBjorck` (backend-independent; idempotent). It calls the
+ * `LipsplineBjorckGrad` kernel of the current backend with the saved input.
+ */
+export function registerBjorckGradient(): void {
+  if (gradientRegistered || tf.getGradient(BJORCK_KERNEL)) {
+    gradientRegistered = true;
+    return;
+  }
+  gradientRegistered = true;
+  tf.registerGradient({
+    kernelName: BJORCK_KERNEL,
+    inputsToSave: ["w"],
+    gradFunc: (dy, saved, attrs) => {
+      const [w] = saved;
+      return {
+        w: () =>
+          tf.engine().runKernel(
+            BJORCK_GRAD_KERNEL,
+            { w, dy: dy as Tensor },
+            attrs as unknown as Record<string, number>,
+          ) as Tensor,
+      };
+    },
+  });
+}
+registerBjorckGradient();
+
+function checkArgs(w: Tensor, iters: number, beta: number): void {
+  if (w.rank !== 2 && w.rank !== 3) {
+    throw new Error(
+      `Cannot orthonormalise as the weight must be [out, in] or [B, out, in]: shape is [${w.shape}]`,
+    );
+  }
+  if (!Number.isInteger(iters) || iters < 0) {
+    throw new Error(`Cannot orthonormalise as iters must be an integer ≥ 0: iters is ${iters}`);
+  }
+  if (!Number.isFinite(beta)) {
+    throw new Error(`Cannot orthonormalise as beta must be finite: beta is ${beta}`);
+  }
+}
+
+/**
+ * Björck orthonormalisation, order 1 (spec §4): repeat `iters` times
+ * `w <- (1 + beta) w - beta w (wᵀ w)`. No prescaling: the caller divides by `sqrt(out·in)`.
+ * `w` is `[out, in]` or `[B, out, in]`; differentiable.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { bjorck } from "./bjorck.ts";
+ * const w = tf.randomNormal([25, 10, 10]);
+ * const q = bjorck(tf.div(w, 10), 15); // ~orthonormal 10×10 matrices
+ * ```
+ */
+export function bjorck(w: Tensor, iters: number, beta = 0.5): Tensor {
+  checkArgs(w, iters, beta);
+  if (iters === 0) return w.clone();
+  if (useFusedBjorck(w.shape, iters)) return bjorckFused(w, iters, beta);
+  return bjorckReference(w, iters, beta);
+}
+
+/**
+ * Björck orthonormalisation through the fused kernel whatever the size (for benchmarks and
+ * tests; {@linkcode bjorck} chooses the route). Throws when the current backend has no fused
+ * kernel.
+ */
+export function bjorckFused(w: Tensor, iters: number, beta = 0.5): Tensor {
+  checkArgs(w, iters, beta);
+  if (!tf.getKernel(BJORCK_KERNEL, tf.getBackend())) {
+    throw new Error(`Cannot run the fused Björck kernel: none on backend '${tf.getBackend()}'`);
+  }
+  const x = w.dtype === "float32" ? w : tf.cast(w, "float32");
+  // spec §4, fused: iters × (w <- (1 + beta) w - beta w (wᵀ w))
+  const y = tf.engine().runKernel(BJORCK_KERNEL, { w: x }, { iters, beta }) as Tensor;
+  if (x !== w) x.dispose();
+  return y;
+}
+
+/**
+ * Björck orthonormalisation from stock TF.js ops (batched matMul), differentiated by TF.js's
+ * autodiff: the reference the fused kernels are tested against, and the path for large
+ * matrices. Uses the smaller Gram matrix: `w (wᵀw)` when out ≥ in, `(w wᵀ) w` otherwise (equal).
+ */
+export function bjorckReference(w: Tensor, iters: number, beta = 0.5): Tensor {
+  checkArgs(w, iters, beta);
+  return tf.tidy(() => {
+    const [m, n] = w.shape.slice(-2);
+    let x: Tensor = w.dtype === "float32" ? w : tf.cast(w, "float32");
+    for (let k = 0; k < iters; k++) {
+      // spec §4: w <- (1 + beta) w - beta w (wᵀ w)
+      const prod = m >= n
+        ? tf.matMul(x, tf.matMul(x, x, true, false))
+        : tf.matMul(tf.matMul(x, x, false, true), x);
+      x = tf.sub(tf.mul(x, 1 + beta), tf.mul(prod, beta));
+    }
+    return x === w ? w.clone() : x;
+  });
+}
+
+/** Deterministic start vector for power iteration (never orthogonal to a given direction). */
+function startVector(n: number): Float64Array {
+  const v = new Float64Array(n);
+  let s = 0x9e3779b9;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    v[i] = 1 + (s / 4294967296) * 0.5;
+  }
+  return v;
+}
+
+function normalize(v: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  const nrm = Math.sqrt(s);
+  if (nrm > 0) for (let i = 0; i < v.length; i++) v[i] /= nrm;
+  return nrm;
+}
+
+/**
+ * Largest singular value of one row-major `m×n` matrix at `off` in `a`: power iteration on
+ * `WᵀW` (on the explicit Gram matrix when it is the cheaper route) in float64, until the
+ * estimate changes by at most `tol` relative in an iteration, or `maxIters` iterations.
+ */
+function sigmaMax(
+  a: Float32Array,
+  off: number,
+  m: number,
+  n: number,
+  maxIters: number,
+  tol: number,
+): number {
+  // Work on the smaller Gram: if m < n use W Wᵀ (m×m) — same nonzero eigenvalues.
+  const tr = m < n;
+  const r = tr ? n : m, c = tr ? m : n;
+  const at = (i: number, j: number) => tr ? a[off + j * n + i] : a[off + i * n + j];
+  const v = startVector(c);
+  normalize(v);
+  let lambda = 0;
+  if (c <= 512) {
+    // explicit Gram g = Wᵀ W (c×c, r·c²/2 once), then cheap c² power iterations on it
+    const g = new Float64Array(c * c);
+    const row = new Float64Array(c);
+    for (let i = 0; i < r; i++) {
+      for (let j = 0; j < c; j++) row[j] = at(i, j);
+      for (let p = 0; p < c; p++) {
+        const wp = row[p];
+        if (wp === 0) continue;
+        for (let q = p; q < c; q++) g[p * c + q] += wp * row[q];
+      }
+    }
+    for (let p = 0; p < c; p++) for (let q = 0; q < p; q++) g[p * c + q] = g[q * c + p];
+    const u = new Float64Array(c);
+    for (let k = 0; k < maxIters; k++) {
+      for (let p = 0; p < c; p++) {
+        let s = 0;
+        for (let q = 0; q < c; q++) s += g[p * c + q] * v[q];
+        u[p] = s;
+      }
+      const next = normalize(u); // = vᵀ g g v / |g v| → lambda_max
+      v.set(u);
+      if (k > 0 && Math.abs(next - lambda) <= tol * next) {
+        lambda = next;
+        break;
+      }
+      lambda = next;
+    }
+  } else {
+    const u = new Float64Array(r);
+    for (let k = 0; k < maxIters; k++) {
+      for (let i = 0; i < r; i++) {
+        let s = 0;
+        for (let j = 0; j < c; j++) s += at(i, j) * v[j];
+        u[i] = s;
+      }
+      v.fill(0);
+      for (let i = 0; i < r; i++) {
+        const ui = u[i];
+        for (let j = 0; j < c; j++) v[j] += at(i, j) * ui;
+      }
+      const next = normalize(v); // |Wᵀ W v| → lambda_max
+      if (k > 0 && Math.abs(next - lambda) <= tol * next) {
+        lambda = next;
+        break;
+      }
+      lambda = next;
+    }
+  }
+  return Math.sqrt(lambda);
+}
+
+/**
+ * Largest singular value of each matrix of `w` (`[out, in]` → 1 value, `[B, out, in]` → B
+ * values), by power iteration on `WᵀW` in float64 until the estimate's relative change is at
+ * most 1e-6, or `iters` iterations (default 10 000). Used by certification and the
+ * `spectral_norm` projection's bound.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { spectralNorm } from "./bjorck.ts";
+ * const s = await spectralNorm(tf.eye(3).mul(2)); // Float32Array [2]
+ * ```
+ */
+export async function spectralNorm(w: Tensor, iters = 10_000): Promise<Float32Array> {
+  if (w.rank !== 2 && w.rank !== 3) {
+    throw new Error(
+      `Cannot compute the spectral norm as the weight must be [out, in] or [B, out, in]: shape is [${w.shape}]`,
+    );
+  }
+  const [m, n] = w.shape.slice(-2);
+  const B = w.rank === 3 ? w.shape[0] : 1;
+  const data = (await w.data()) as Float32Array;
+  const out = new Float32Array(B);
+  for (let b = 0; b < B; b++) out[b] = sigmaMax(data, b * m * n, m, n, iters, 1e-6);
+  return out;
+}

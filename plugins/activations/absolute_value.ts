@@ -1,0 +1,26 @@
+/**
+ * Absolute value activation (spec §2): `|x|`, 1-Lipschitz, no parameters.
+ *
+ * @module
+ */
+import type { Activation } from "../../core/plugin.ts";
+import { sampleActivation } from "../../core/activation_sample.ts";
+
+const absoluteValue: Activation = {
+  kind: "activation",
+  name: "absolute_value",
+  version: "1.0.0",
+  description: "|x|; 1-Lipschitz, no parameters",
+  create(ctx) {
+    const self = {
+      kind: "absolute_value",
+      parameters: () => [],
+      forward: (x: Parameters<typeof ctx.tf.abs>[0]) => ctx.tf.abs(x),
+      lipschitzBound: () => Promise.resolve({ value: 1, method: "slopes of |x| are -1 and 1" }),
+      sample: (x: Float32Array, model?: number) =>
+        sampleActivation(ctx.tf, self, x, ctx.channels, ctx.ensemble, model),
+    };
+    return self;
+  },
+};
+export default absoluteValue;

@@ -1,0 +1,156 @@
+/**
+ * The learnable 1-Lipschitz linear-spline activation of the paper (spec §3).
+ *
+ * Per channel: `K` coefficients on the knots `t_k = -R + kT` and a positive scaling `alpha_c`.
+ * When `lipschitz_constrained`, the raw coefficients are projected in every forward pass
+ * (slopes clipped to [-1, 1], mean kept) and the projection is differentiated through; otherwise
+ * ("LS old") they are renormalised after each optimiser step. Evaluation is the fused op
+ * `linearSpline` (one kernel per backend, two coefficients touched per input).
+ *
+ * @module
+ */
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs-core";
+import type { Activation, ActivationParams, Parameter } from "../../core/plugin.ts";
+import { createParameter, repeatValues } from "../../core/params.ts";
+import {
+  gridStep,
+  initialCoefficients,
+  lsOldNormalize,
+  maxSlope,
+  projectCoefficients,
+  type SplineInit,
+  tv2,
+} from "../../core/spline_math.ts";
+import { linearSpline } from "../../core/ops/spline.ts";
+import { sampleActivation } from "../../core/activation_sample.ts";
+import { UserError } from "../../core/errors.ts";
+
+interface SplineSettings {
+  size: number;
+  range: number;
+  init: SplineInit;
+  constrained: boolean;
+  trainScaling: boolean;
+}
+
+function settings(params: ActivationParams): SplineSettings {
+  const size = params.spline_size;
+  const range = params.spline_range;
+  if (typeof size !== "number" || !Number.isInteger(size) || size < 3) {
+    throw new UserError(
+      `Cannot build linearspline as spline_size must be an integer >= 3: spline_size is ${
+        JSON.stringify(size)
+      }`,
+    );
+  }
+  if (typeof range !== "number" || !(range > 0)) {
+    throw new UserError(
+      `Cannot build linearspline as spline_range must be a positive number: spline_range is ${
+        JSON.stringify(range)
+      }`,
+    );
+  }
+  return {
+    size,
+    range,
+    init: (params.spline_init ?? "relu") as SplineInit,
+    constrained: params.lipschitz_constrained ?? true,
+    // 1d config only: elsewhere the scaling coefficients are always trained (spec §1).
+    trainScaling: params.spline_scaling_coeff ?? true,
+  };
+}
+
+const linearspline: Activation = {
+  kind: "activation",
+  name: "linearspline",
+  version: "1.0.0",
+  description: "learnable 1-Lipschitz linear spline per channel (the paper's LLS)",
+  validate(params, channels) {
+    const s = settings(params);
+    initialCoefficients(s.init, 1, s.size, s.range);
+    if (channels < 1) throw new UserError(`Cannot build linearspline with ${channels} channels`);
+  },
+  create(ctx) {
+    const { tf, channels, ensemble } = ctx;
+    const s = settings(ctx.params);
+    const M = ensemble ?? 1;
+    const K = s.size;
+    const T = gridStep(s.range, K);
+    const lead = ensemble ? [M, channels] : [channels];
+    const coef = createParameter(
+      tf,
+      `${ctx.name}/spline_coefficients`,
+      "spline_coeffs",
+      [...lead, K],
+      repeatValues(initialCoefficients(s.init, channels, K, s.range), M),
+    );
+    const alpha = createParameter(
+      tf,
+      `${ctx.name}/spline_scaling_coefficients`,
+      "spline_scaling",
+      lead,
+      new Float32Array(M * channels).fill(1),
+      s.trainScaling,
+    );
+    const params: Parameter[] = s.trainScaling ? [coef, alpha] : [coef];
+
+    /** The coefficients used in the forward pass: projected when constrained (spec §3). */
+    const projected = (): Tensor =>
+      s.constrained ? projectCoefficients(tf, coef.variable, T) : coef.variable;
+
+    const forward = (x: Tensor): Tensor =>
+      tf.tidy(() => {
+        const shape = x.shape;
+        const x3 = tf.reshape(x, [ensemble ? M : 1, -1, channels]) as Tensor3D;
+        const y = linearSpline(
+          x3,
+          tf.reshape(projected(), [M * channels, K]) as Tensor2D,
+          tf.reshape(alpha.variable, [M * channels]) as Tensor1D,
+          { size: K, range: s.range },
+        );
+        return tf.reshape(y, shape);
+      });
+
+    /** TV(2) of every channel, `[M, C]` or `[C]` (spec §3). */
+    const tv2PerChannel = (): Tensor => tv2(tf, projected(), T);
+
+    const self = {
+      kind: "linearspline",
+      parameters: () => params,
+      forward,
+      regularization: (): Scalar => tf.tidy(() => tf.sum(tv2PerChannel()) as Scalar),
+      regularizationPerModel: (): Tensor =>
+        tf.tidy(() =>
+          ensemble ? tf.sum(tv2PerChannel(), 1) : tf.reshape(tf.sum(tv2PerChannel()), [1])
+        ),
+      afterStep() {
+        // "LS old" mode (spec §3): rescale raw coefficients after every optimiser step.
+        if (!s.constrained) {
+          const next = lsOldNormalize(tf, coef.variable, T);
+          coef.variable.assign(next);
+          next.dispose();
+        }
+      },
+      async lipschitzBound() {
+        // The spline's Lipschitz constant is its largest |slope|; alpha cancels in s(ax)/a.
+        const m = tf.tidy(() => {
+          const sl = maxSlope(tf, projected(), T);
+          return ensemble ? tf.max(sl, 1) : tf.reshape(tf.max(sl), [1]);
+        });
+        const perModel = Array.from(await m.data());
+        m.dispose();
+        return {
+          value: Math.max(...perModel),
+          perModel: ensemble ? perModel : undefined,
+          method: "largest |slope| of the (projected) spline coefficients",
+        };
+      },
+      sample: (x: Float32Array, model?: number) =>
+        sampleActivation(tf, self, x, channels, ensemble, model),
+      /** Knot positions in input units for model 0 (`t_k / alpha_c`), for figures. */
+      grid: { size: K, range: s.range, step: T },
+    };
+    return self;
+  },
+};
+export default linearspline;

@@ -1,0 +1,62 @@
+/**
+ * PReLU with learnable slopes clipped to [-1, 1] in the forward pass (spec §2): `x` for
+ * `x >= 0`, else `a_c x`. Init: `prelu_init` for every channel, or "maxmin" (+1 on even
+ * channels, -1 on odd ones).
+ *
+ * @module
+ */
+import type { Tensor } from "@tensorflow/tfjs-core";
+import type { Activation, ActivationParams } from "../../core/plugin.ts";
+import { channelShape, createParameter, repeatValues } from "../../core/params.ts";
+import { sampleActivation } from "../../core/activation_sample.ts";
+import { UserError } from "../../core/errors.ts";
+
+function initialSlopes(params: ActivationParams, channels: number): Float32Array {
+  const init = params.prelu_init ?? -1;
+  if (init === "maxmin") return Float32Array.from({ length: channels }, (_, c) => c % 2 === 0 ? 1 : -1);
+  if (typeof init !== "number" || init < -1 || init > 1) {
+    throw new UserError(
+      `Cannot build prelu as prelu_init must be a number in [-1, 1] or "maxmin": prelu_init is ${
+        JSON.stringify(init)
+      }`,
+    );
+  }
+  return new Float32Array(channels).fill(init);
+}
+
+const prelu: Activation = {
+  kind: "activation",
+  name: "prelu",
+  version: "1.0.0",
+  description: "x for x >= 0, a_c x otherwise, learnable a_c clipped to [-1, 1]",
+  validate(params, channels) {
+    initialSlopes(params, channels);
+  },
+  create(ctx) {
+    const { tf, channels, ensemble } = ctx;
+    const a = createParameter(
+      tf,
+      `${ctx.name}/prelu_slope`,
+      "weights",
+      channelShape(channels, ensemble),
+      repeatValues(initialSlopes(ctx.params, channels), ensemble ?? 1),
+    );
+    const clipped = () => tf.clipByValue(a.variable, -1, 1);
+    const self = {
+      kind: "prelu",
+      parameters: () => [a],
+      // relu(x) - a relu(-x) equals x for x >= 0 and a x otherwise (spec §2).
+      forward: (x: Tensor) => tf.tidy(() => tf.sub(tf.relu(x), tf.mul(clipped(), tf.relu(tf.neg(x))))),
+      async lipschitzBound() {
+        const v = tf.tidy(() => tf.maximum(tf.max(tf.abs(clipped())), 1));
+        const value = (await v.data())[0];
+        v.dispose();
+        return { value, method: "max(1, max |a_c|) of the clipped slopes" };
+      },
+      sample: (x: Float32Array, model?: number) =>
+        sampleActivation(tf, self, x, channels, ensemble, model),
+    };
+    return self;
+  },
+};
+export default prelu;

@@ -1,0 +1,30 @@
+/**
+ * The manifest of built-in plugins: name → lazy import. The registry (core/registry.ts) resolves
+ * config names through it; any other name is treated as a module path.
+ *
+ * @module
+ */
+import type { PluginManifest } from "../core/registry.ts";
+
+/** Every built-in plugin, by kind and config name. */
+export const builtinPlugins: PluginManifest = {
+  activation: {
+    relu: () => import("./activations/relu.ts"),
+    absolute_value: () => import("./activations/absolute_value.ts"),
+    prelu: () => import("./activations/prelu.ts"),
+    groupsort: () => import("./activations/groupsort.ts"),
+    householder: () => import("./activations/householder.ts"),
+    linearspline: () => import("./activations/linearspline.ts"),
+  },
+  layer: {
+    lipschitz_linear: () => import("./layers/lipschitz_linear.ts"),
+  },
+  projection: {
+    orthonormalize: () => import("./projections/orthonormalize.ts"),
+    no_projection: () => import("./projections/no_projection.ts"),
+    spectral_norm: () => import("./projections/spectral_norm.ts"),
+  },
+  experiment: {
+    "1d": () => import("./experiments/oned/mod.ts"),
+  },
+};

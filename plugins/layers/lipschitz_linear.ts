@@ -1,0 +1,75 @@
+/**
+ * LipschitzLinear (spec §4): an unconstrained weight `W [out, in]` and a bias; each forward uses
+ * `W' = P(W)` from the layer's projection, differentiated through `P`. With an ensemble of `M`
+ * models, `W` is `[M, out, in]`, the bias `[M, 1, out]` and inputs `[M, N, in]`.
+ *
+ * @module
+ */
+import type { Tensor } from "@tensorflow/tfjs-core";
+import type { Layer, Parameter } from "../../core/plugin.ts";
+import { createParameter } from "../../core/params.ts";
+import { initBias, initWeight, type WeightInit } from "../../core/init.ts";
+import { UserError } from "../../core/errors.ts";
+
+/** Options of a LipschitzLinear layer. */
+export interface LipschitzLinearOptions {
+  inFeatures: number;
+  outFeatures: number;
+  bias: boolean;
+  init: WeightInit;
+}
+
+const lipschitzLinear: Layer<LipschitzLinearOptions> = {
+  kind: "layer",
+  name: "lipschitz_linear",
+  version: "1.0.0",
+  description: "fully connected layer whose weight is projected in every forward pass",
+  create(ctx, o) {
+    const { tf, ensemble, rng } = ctx;
+    if (!ctx.projection) {
+      throw new UserError(`Cannot build ${ctx.name} as a LipschitzLinear layer needs a projection`);
+    }
+    const projection = ctx.projection;
+    const M = ensemble ?? 1;
+    const n = o.outFeatures * o.inFeatures;
+    const w = new Float32Array(M * n);
+    const b = new Float32Array(M * o.outFeatures);
+    for (let m = 0; m < M; m++) {
+      w.set(initWeight(rng, o.init, o.outFeatures, o.inFeatures), m * n);
+      if (o.bias) b.set(initBias(rng, o.init, o.outFeatures, o.inFeatures), m * o.outFeatures);
+    }
+    const weight = createParameter(
+      tf,
+      `${ctx.name}/weight`,
+      "weights",
+      ensemble ? [M, o.outFeatures, o.inFeatures] : [o.outFeatures, o.inFeatures],
+      w,
+    );
+    const params: Parameter[] = [weight];
+    let bias: Parameter | undefined;
+    if (o.bias) {
+      bias = createParameter(
+        tf,
+        `${ctx.name}/bias`,
+        "weights",
+        ensemble ? [M, 1, o.outFeatures] : [o.outFeatures],
+        b,
+      );
+      params.push(bias);
+    }
+    return {
+      kind: "lipschitz_linear",
+      name: ctx.name,
+      parameters: () => params,
+      forward: (x: Tensor) =>
+        tf.tidy(() => {
+          // The constraint, in one place: the projected weight W' = P(W) (spec §4).
+          const wp = projection.project(weight.variable);
+          const y = tf.matMul(x, wp, false, true);
+          return bias ? tf.add(y, bias.variable) : y;
+        }),
+      lipschitzBound: () => projection.lipschitzBound(weight.variable),
+    };
+  },
+};
+export default lipschitzLinear;

@@ -1,0 +1,37 @@
+/**
+ * Björck orthonormalisation (spec §4): `w = W / sqrt(out * in)`, then `bjorck_iter` (default 15)
+ * iterations of `w <- (1 + beta) w - beta w (wᵀ w)` with beta = 0.5, differentiated through.
+ *
+ * @module
+ */
+import type { Projection } from "../../core/plugin.ts";
+import { bjorck, spectralNorm } from "../../core/ops/bjorck.ts";
+
+const orthonormalize: Projection = {
+  kind: "projection",
+  name: "orthonormalize",
+  version: "1.0.0",
+  description: "Björck orthonormalisation (order 1, beta 0.5, bjorck_iter iterations)",
+  create({ tf }, options) {
+    const iters = options.bjorckIter ?? 15;
+    const project = (w: Parameters<typeof bjorck>[0]) =>
+      tf.tidy(() => {
+        const [out, inp] = w.shape.slice(-2);
+        return bjorck(tf.div(w, Math.sqrt(out * inp)), iters, 0.5);
+      });
+    return {
+      project,
+      async lipschitzBound(w) {
+        const p = project(w);
+        const s = Array.from(await spectralNorm(p));
+        p.dispose();
+        return {
+          value: Math.max(...s),
+          perModel: s,
+          method: `power iteration on the Björck-projected weight (${iters} iterations)`,
+        };
+      },
+    };
+  },
+};
+export default orthonormalize;

@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  applyOverrides,
+  authorsSchemas,
+  loadConfigFile,
+  validateWith,
+} from "../core/config.ts";
+import { isUserError } from "../core/errors.ts";
+import oned from "../plugins/experiments/oned/mod.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+
+Deno.test("the four authors' configs load unchanged and validate", async () => {
+  for (const exp of ["1d", "wasserstein", "wgan", "denoising"] as const) {
+    const file = join(root, "configs", `config_${exp}.json`);
+    const cfg = await loadConfigFile(file);
+    validateWith(authorsSchemas[exp], cfg, file);
+    // The shipped copies are byte-identical to the authors' files.
+    const ours = await Deno.readTextFile(file);
+    const theirs = await Deno.readTextFile(`/work/shared/spec/configs/config_${exp}.json`).catch(
+      () => ours,
+    );
+    assert.equal(ours, theirs);
+  }
+  oned.validate!(await loadConfigFile(join(root, "configs/config_1d.json")), "config_1d.json");
+});
+
+Deno.test("--set overrides parse JSON values, else strings, and create nested keys", () => {
+  const base = { training_options: { epochs: 1000 }, exp_name: "a" };
+  const c = applyOverrides(base, [
+    "training_options.epochs=3",
+    "exp_name=run-7",
+    "net_params.layer_sizes=[1,4,1]",
+    "activation_fn_params.lipschitz_constrained=false",
+  ]);
+  assert.deepEqual(c, {
+    training_options: { epochs: 3 },
+    exp_name: "run-7",
+    net_params: { layer_sizes: [1, 4, 1] },
+    activation_fn_params: { lipschitz_constrained: false },
+  });
+  assert.equal(base.training_options.epochs, 1000, "the input is not modified");
+});
+
+Deno.test("bad overrides are user errors naming the argument", () => {
+  for (const bad of ["epochs", "=3", "a..b=1"]) {
+    assert.throws(() => applyOverrides({}, [bad]), (e) => isUserError(e) && e.message.includes(bad));
+  }
+  assert.throws(
+    () => applyOverrides({ exp_name: "x" }, ["exp_name.sub=1"]),
+    (e) => isUserError(e) && /exp_name/.test(e.message),
+  );
+});
+
+Deno.test("validation errors name the file, the key, the expectation and the value", async () => {
+  const cfg = await loadConfigFile(join(root, "configs/config_1d.json"));
+  const bad = applyOverrides(cfg, ["net_params.layer_sizes=[1,\"ten\",1]"]);
+  assert.throws(() => oned.validate!(bad, "my.json"), (e) => {
+    assert.ok(isUserError(e));
+    assert.match(e.message, /my\.json/);
+    assert.match(e.message, /net_params\.layer_sizes\.1/);
+    assert.match(e.message, /number/);
+    assert.match(e.message, /"ten"/);
+    return true;
+  });
+  const missing = structuredClone(cfg);
+  delete (missing.dataset as Record<string, unknown>).function_type;
+  assert.throws(
+    () => oned.validate!(missing, "c.json"),
+    (e) => isUserError(e) && /dataset\.function_type/.test(e.message) && /missing/.test(e.message),
+  );
+  const f4 = applyOverrides(cfg, ["dataset.function_type=f4"]);
+  assert.throws(() => oned.validate!(f4, "c.json"), (e) => isUserError(e) && /f4/.test(e.message));
+  const bigBatch = applyOverrides(cfg, ["training_options.batch_size=5000"]);
+  assert.throws(() => oned.validate!(bigBatch, "c.json"), (e) => isUserError(e) && /batch_size/.test(e.message));
+});
+
+Deno.test("unreadable and malformed config files are user errors", async () => {
+  const dir = await Deno.makeTempDir();
+  await assert.rejects(loadConfigFile(join(dir, "nope.json")), (e) => isUserError(e) && e.message.includes("nope.json"));
+  await Deno.writeTextFile(join(dir, "bad.json"), "{ not json");
+  await assert.rejects(loadConfigFile(join(dir, "bad.json")), (e) => isUserError(e) && /not valid JSON/.test(e.message));
+  await Deno.writeTextFile(join(dir, "arr.json"), "[1,2]");
+  await assert.rejects(loadConfigFile(join(dir, "arr.json")), (e) => isUserError(e) && /object/.test(e.message));
+  await Deno.remove(dir, { recursive: true });
+});

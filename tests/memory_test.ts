@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { tf, useBackend } from "./helpers.ts";
+import { createRegistry } from "../core/registry.ts";
+import { builtinPlugins } from "../plugins/builtin.ts";
+import { MT19937 } from "../core/rng/mt19937.ts";
+import { loadConfigFile, applyOverrides } from "../core/config.ts";
+import { silentProgress } from "../core/output/progress.ts";
+import type { ExperimentContext } from "../core/plugin.ts";
+
+await useBackend("cpu");
+
+for (const activation of ["linearspline", "groupsort", "householder"]) {
+  Deno.test(`memory stays flat over 1d epochs (${activation})`, async () => {
+    const dir = await Deno.makeTempDir();
+    const registry = createRegistry(builtinPlugins);
+    const config = applyOverrides(
+      await loadConfigFile(new URL("../configs/config_1d.json", import.meta.url).pathname),
+      [
+        "training_options.epochs=6",
+        "training_options.nbr_models=3",
+        "dataset.training_dataset_size=50",
+        "dataset.testing_dataset_size=100",
+        `activation_fn_params.activation_type=${activation}`,
+      ],
+    );
+    const counts: number[] = [];
+    const ctx: ExperimentContext = {
+      tf,
+      config,
+      runDir: dir,
+      registry,
+      rng: new MT19937(5),
+      progress: silentProgress(),
+      log: () => {},
+      logMetrics: () => {
+        counts.push(tf.memory().numTensors);
+        return Promise.resolve();
+      },
+    };
+    const before = tf.memory().numTensors;
+    const exp = await registry.experiment("1d");
+    await exp.run(ctx);
+    assert.equal(counts.length, 7);
+    // After the first epoch, the number of live tensors never grows.
+    for (const c of counts.slice(1)) assert.equal(c, counts[1], `tensor counts ${counts}`);
+    assert.equal(tf.memory().numTensors, before, "everything is freed at the end");
+    await Deno.remove(dir, { recursive: true });
+  });
+}

@@ -5,8 +5,8 @@
  *   1-10-10-10-1 batched, weights `[25,10,1]`, `[25,10,10]`, `[25,10,10]`, `[25,1,10]`, 15
  *   iterations each (budget ≲ 1.5 ms per step);
  * - `bjorck25_1024`: 25 iterations on one 1024×1024 matrix (composite path: batched matMul);
- * - `bjorck_size_*`: fused kernel against the composite at growing sizes, from which the
- *   threshold `FUSED_MAX_MIN_DIM` of `core/ops/bjorck.ts` was chosen.
+ * - `bjorck_size_*`: fused kernel against the composite at growing sizes, to which the cost
+ *   model `BJORCK_COST_MODEL` of `core/ops/bjorck.ts` (which route `bjorck` takes) was fitted.
  *
  * Each iteration runs the forward pass under a tape and the backward pass for a fixed upstream
  * gradient (`tf.grad(f)(w, dy)`, so no stock gradient is needed on the fused path), then awaits
@@ -16,7 +16,8 @@
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
 import { tf } from "../core/tf.ts";
-import { bjorck, bjorckFused, bjorckReference } from "../core/ops/bjorck.ts";
+import { bjorck, bjorckComposite, bjorckFused } from "../core/ops/bjorck.ts";
+import { openBlas } from "../core/runtime.ts";
 import type { BenchCase, BenchIteration } from "./harness.ts";
 
 /** The weight shapes `[B, out, in]` of the 1d config's four LipschitzLinear layers. */
@@ -25,7 +26,11 @@ export const ONE_D_SHAPES: number[][] = [[25, 10, 1], [25, 10, 10], [25, 10, 10]
 type BjorckFn = (w: Tensor, iters: number, beta?: number) => Tensor;
 
 /** Forward + backward of `f` with `iters` iterations on random weights of each shape. */
-export function bjorckIteration(shapes: number[][], iters: number, f: BjorckFn = bjorck): BenchIteration {
+export function bjorckIteration(
+  shapes: number[][],
+  iters: number,
+  f: BjorckFn = bjorck,
+): BenchIteration {
   const ws = shapes.map((s, i) =>
     tf.tidy(() => {
       const [m, n] = s.slice(-2);
@@ -51,13 +56,26 @@ export function bjorckIteration(shapes: number[][], iters: number, f: BjorckFn =
 }
 
 const sizeCases: BenchCase[] = [];
-const SIZES = [[25, 16, 16], [25, 32, 32], [25, 64, 64], [1, 64, 64], [5, 64, 64], [25, 128, 128], [
-  1,
-  128,
-  128,
-], [4, 128, 128], [1, 256, 256], [4, 256, 256], [1, 1024, 32], [1, 1024, 64]];
+const SIZES = [
+  [25, 16, 16],
+  [25, 32, 32],
+  [25, 64, 64],
+  [1, 64, 64],
+  [5, 64, 64],
+  [25, 128, 128],
+  [
+    1,
+    128,
+    128,
+  ],
+  [4, 128, 128],
+  [1, 256, 256],
+  [4, 256, 256],
+  [1, 1024, 32],
+  [1, 1024, 64],
+];
 for (const shape of SIZES) {
-  for (const [route, f] of [["fused", bjorckFused], ["composite", bjorckReference]] as const) {
+  for (const [route, f] of [["fused", bjorckFused], ["composite", bjorckComposite]] as const) {
     sizeCases.push({
       bench: `bjorck_size_${shape.join("x")}_${route}`,
       backends: ["cpu", "wasm"],
@@ -81,12 +99,13 @@ export const benches: BenchCase[] = [
     bench: "bjorck_1d_composite",
     info: { shapes: ONE_D_SHAPES, iters: 15, route: "composite" },
     minReps: 10,
-    setup: () => Promise.resolve(bjorckIteration(ONE_D_SHAPES, 15, bjorckReference)),
+    setup: () => Promise.resolve(bjorckIteration(ONE_D_SHAPES, 15, bjorckComposite)),
   },
   {
     bench: "bjorck25_1024",
-    // cpu's matMul runs at ~1 GFLOP/s: one iteration would take ~5 minutes.
-    backends: ["wasm", "webgpu"],
+    // cpu's stock matMul runs at ~1 GFLOP/s (one run would take ~5 minutes): cpu only with
+    // the OpenBLAS matMul (core/runtime.ts).
+    backends: openBlas() ? ["cpu", "wasm", "webgpu"] : ["wasm", "webgpu"],
     info: { shape: [1024, 1024], iters: 25 },
     minReps: 2,
     budgetMs: 0,

@@ -10,7 +10,6 @@
 import { hasRealGpu, initBackend } from "../core/backend.ts";
 import type { DeviceChoice } from "../core/backend.ts";
 import { type BenchCase, timeIteration } from "./harness.ts";
-import "./_scratch_grads.ts";
 import { benches as bjorckBenches } from "./bjorck_bench.ts";
 import { benches as splineBenches } from "./spline_bench.ts";
 
@@ -34,8 +33,9 @@ export function parseBenchArgs(args: string[]): BenchArgs {
     if (a === "--backends") backends = (args[++i] ?? "").split(",").filter((s) => s);
     else if (a.startsWith("--backends=")) {
       backends = a.slice("--backends=".length).split(",").filter((s) => s);
-    } else if (a.startsWith("--")) throw new Error(`Cannot run the benchmarks: unknown option ${a}`);
-    else filter = a;
+    } else if (a.startsWith("--")) {
+      throw new Error(`Cannot run the benchmarks: unknown option ${a}`);
+    } else filter = a;
   }
   return { filter, backends };
 }

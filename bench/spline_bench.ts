@@ -10,9 +10,14 @@
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs-core";
 import { tf } from "../core/tf.ts";
 import { linearSpline } from "../core/ops/spline.ts";
+import {
+  type CoefGradMethod,
+  getCoefGradMethod,
+  setCoefGradMethod,
+} from "../core/kernels/spline_webgpu.ts";
 import type { BenchCase, BenchIteration } from "./harness.ts";
 
-/** One activation shape: `x` is `[rows, C]` after the caller's reshape. */
+/** One activation shape (`[N, C]` or NHWC); the spline sees it as `[1, rows, C]`. */
 export interface SplineBenchShape {
   /** Shape of the activation as the layer sees it (`[N, C]` or NHWC). */
   shape: number[];
@@ -79,32 +84,46 @@ export function reluIteration(s: SplineBenchShape): BenchIteration {
   };
 }
 
+/** The spline iteration with the WebGPU coefficient-gradient `method`, restored on dispose. */
+function withMethod(s: SplineBenchShape, method: CoefGradMethod): BenchIteration {
+  const saved = getCoefGradMethod();
+  setCoefGradMethod(method);
+  const it = splineIteration(s);
+  return {
+    run: () => it.run(),
+    dispose() {
+      it.dispose?.();
+      setCoefGradMethod(saved);
+    },
+  };
+}
+
 /**
- * The four benchmarks for given shapes (smaller ones suit the software WebGPU adapter).
+ * The benchmarks for given shapes (smaller ones suit the software WebGPU adapter): spline and
+ * relu, fully connected and convolutional, on every backend; plus, on webgpu only, the spline
+ * with each coefficient-gradient method (`_atomic`, `_twopass`).
  */
 export function splineBenches(
   fc: SplineBenchShape = FC_SHAPE,
   conv: SplineBenchShape = CONV_SHAPE,
 ): BenchCase[] {
-  const info = (s: SplineBenchShape) => ({ shape: s.shape, K: s.size, R: s.range });
-  return [
-    {
-      bench: "spline_fwd_bwd_fc",
-      info: info(fc),
-      setup: () => Promise.resolve(splineIteration(fc)),
-    },
-    { bench: "relu_fwd_bwd_fc", info: info(fc), setup: () => Promise.resolve(reluIteration(fc)) },
-    {
-      bench: "spline_fwd_bwd_conv",
-      info: info(conv),
-      setup: () => Promise.resolve(splineIteration(conv)),
-    },
-    {
-      bench: "relu_fwd_bwd_conv",
-      info: info(conv),
-      setup: () => Promise.resolve(reluIteration(conv)),
-    },
-  ];
+  const cases: BenchCase[] = [];
+  for (const [kind, s] of [["fc", fc], ["conv", conv]] as const) {
+    const info = { shape: s.shape, K: s.size, R: s.range };
+    cases.push(
+      { bench: `spline_fwd_bwd_${kind}`, info, setup: () => Promise.resolve(splineIteration(s)) },
+      { bench: `relu_fwd_bwd_${kind}`, info, setup: () => Promise.resolve(reluIteration(s)) },
+    );
+    for (const method of ["atomic", "twopass"] as const) {
+      cases.push({
+        bench: `spline_fwd_bwd_${kind}_${method}`,
+        backends: ["webgpu"],
+        info,
+        setup: () => Promise.resolve(withMethod(s, method)),
+      });
+    }
+  }
+  return cases;
 }
 
 /** The benchmarks at the issue's sizes. */

@@ -1,5 +1,5 @@
 /**
- * The lipspline command line: `train`, `plugins list`, `report`.
+ * The lipspline command line: `train`, `plugins list`, `report`, `certify`.
  * User mistakes print one line on stderr and exit with code 2; other failures exit with 1.
  *
  * @module
@@ -11,6 +11,7 @@ import { builtinPlugins } from "../plugins/builtin.ts";
 import { trainCommand } from "./commands/train.ts";
 import { pluginsCommand } from "./commands/plugins.ts";
 import { reportCommand } from "./commands/report.ts";
+import { certifyCommand } from "./commands/certify.ts";
 import { VERSION } from "./version.ts";
 
 const registry = createRegistry(builtinPlugins);
@@ -25,7 +26,14 @@ const program = new Command()
   .exitOverride()
   .showHelpAfterError("(run with --help for usage)");
 
-for (const cmd of [trainCommand(registry), pluginsCommand(registry), reportCommand()]) {
+for (
+  const cmd of [
+    trainCommand(registry),
+    pluginsCommand(registry),
+    reportCommand(),
+    certifyCommand(registry),
+  ]
+) {
   program.addCommand(cmd as unknown as Command);
 }
 // Route every (sub)command's usage errors through the catch below (exit code 2).
@@ -37,7 +45,8 @@ overrideAll(program as unknown as Command);
 
 try {
   await program.parseAsync(Deno.args, { from: "user" });
-  Deno.exit(0);
+  // A command that completed but failed its check (certify: not certified) set Deno.exitCode.
+  Deno.exit(Deno.exitCode);
 } catch (e) {
   if (e instanceof CommanderError) {
     // --help and --version end here with code 0; usage mistakes were already printed.

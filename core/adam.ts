@@ -12,6 +12,7 @@ import type { NamedTensorMap, Tensor, Variable } from "@tensorflow/tfjs-core";
 import type { ParamGroup, Parameter } from "./plugin.ts";
 import type { TF } from "./tf.ts";
 import type { StoredTensor } from "./checkpoint.ts";
+import { adamFused, hasFusedAdam } from "./ops/adam_update.ts";
 
 /** Learning rate of each parameter group. */
 export type LearningRates = Record<ParamGroup, number>;
@@ -56,8 +57,9 @@ export class Adam {
     this.#b1 = opts.beta1 ?? 0.9;
     this.#b2 = opts.beta2 ?? 0.999;
     this.#eps = opts.eps ?? 1e-8;
-    this.#m = this.#params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
-    this.#v = this.#params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
+    const zeros = (p: Parameter) => tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false));
+    this.#m = this.#params.map(zeros);
+    this.#v = this.#params.map(zeros);
   }
 
   /** The variables this optimiser updates (pass them to `tf.variableGrads`). */
@@ -71,10 +73,25 @@ export class Adam {
     this.step++;
     const bc1 = 1 - this.#b1 ** this.step;
     const bc2 = 1 - this.#b2 ** this.step;
+    const fused = hasFusedAdam();
     tf.tidy(() => {
       this.#params.forEach((p, i) => {
         const g = grads[p.variable.name];
         if (!g) return;
+        if (fused) {
+          const [w, m, v] = adamFused(p.variable, g, this.#m[i], this.#v[i], {
+            lr: this.#lr[p.group],
+            beta1: this.#b1,
+            beta2: this.#b2,
+            eps: this.#eps,
+            bc1,
+            bc2,
+          });
+          this.#m[i].assign(m);
+          this.#v[i].assign(v);
+          p.variable.assign(w);
+          return;
+        }
         const m = tf.add(tf.mul(this.#m[i], this.#b1), tf.mul(g, 1 - this.#b1));
         const v = tf.add(tf.mul(this.#v[i], this.#b2), tf.mul(tf.square(g), 1 - this.#b2));
         const denom = tf.add(tf.sqrt(tf.div(v, bc2)), this.#eps);
@@ -104,7 +121,7 @@ export class Adam {
       for (const [key, target] of [["adam_m", this.#m[i]], ["adam_v", this.#v[i]]] as const) {
         const s = state.tensors[`${p.name}/${key}`];
         if (!s) throw new Error(`Cannot restore the optimiser: no ${key} for ${p.name}`);
-        target.assign(this.#tf.tensor(s.data, s.shape));
+        this.#tf.tidy(() => target.assign(this.#tf.tensor(s.data, s.shape)));
       }
     });
   }

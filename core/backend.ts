@@ -14,6 +14,7 @@
 import { tf } from "./tf.ts";
 import { UserError } from "./errors.ts";
 import { registerKernelsFor } from "./kernels/index.ts";
+import { openBlas } from "./runtime.ts";
 
 /** What the user may ask for with `--device`. */
 export type DeviceChoice = "auto" | "cpu" | "wasm" | "webgpu";
@@ -136,6 +137,7 @@ let webgpuAdapter: AdapterSummary | null = null;
 
 /** Request adapter and device ourselves and register TF.js's WebGPUBackend on them. */
 async function registerWebGpu(): Promise<boolean> {
+  if (webgpuAdapter && tf.findBackendFactory("webgpu")) return true; // ours, already registered
   const adapter = await requestAdapter();
   if (!adapter) return false;
   const summary = summarize(adapter); // read adapter.info before requestDevice
@@ -184,10 +186,15 @@ function describe(name: string): string {
   if (name === "webgpu") {
     const a = webgpuAdapter;
     const what = a ? [a.vendor, a.device || a.description].filter((s) => s).join(" ") : "";
-    return `webgpu (GPU${what ? `: ${what}` : ""}${a?.fallback ? ", software fallback adapter" : ""})`;
+    return `webgpu (GPU${what ? `: ${what}` : ""}${
+      a?.fallback ? ", software fallback adapter" : ""
+    })`;
   }
   if (name === "wasm") return "wasm (CPU, SIMD, 1 thread, fused spline and Björck kernels)";
-  return "cpu (CPU, plain JS, fused spline and Björck kernels)";
+  const blas = openBlas();
+  return blas
+    ? `cpu (CPU, plain JS, OpenBLAS matMul with ${blas.threads} threads, fused spline and Björck kernels)`
+    : "cpu (CPU, plain JS, fused spline and Björck kernels)";
 }
 
 /**

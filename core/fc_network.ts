@@ -40,8 +40,8 @@ export interface Network {
   forward(x: Tensor): Tensor;
   /** Sum of the activations' regularisers (TV2), or 0. */
   regularization(): Scalar;
-  /** Per-model regulariser `[M]` for ensembles. */
-  regularizationPerModel(): Tensor;
+  /** The output and the regulariser of one forward pass (what a training loss needs). */
+  forwardWithRegularization(x: Tensor): { y: Tensor; regularization: Scalar };
   afterStep(): void;
   /** Each module's bound. */
   bounds(): Promise<Array<{ name: string; kind: string; bound: LipschitzBound }>>;
@@ -123,13 +123,22 @@ export async function buildFcNetwork(opts: {
           tf.scalar(0),
         )
       ),
-    regularizationPerModel: () =>
-      tf.tidy(() =>
-        acts.reduce(
-          (s: Tensor, a) => a.regularizationPerModel ? tf.add(s, a.regularizationPerModel()) : s,
-          tf.zeros([ensemble ?? 1]),
-        )
-      ),
+    forwardWithRegularization: (x) => {
+      let h = x;
+      let reg: Scalar = tf.scalar(0);
+      for (const m of modules) {
+        if (m.type === "layer") h = m.layer.forward(h);
+        else if (m.activation.forwardWithRegularization) {
+          const r = m.activation.forwardWithRegularization(h);
+          h = r.y;
+          reg = tf.add(reg, r.regularization);
+        } else {
+          h = m.activation.forward(h);
+          if (m.activation.regularization) reg = tf.add(reg, m.activation.regularization());
+        }
+      }
+      return { y: h, regularization: reg };
+    },
     afterStep: () => acts.forEach((a) => a.afterStep?.()),
     bounds: async () => {
       const out = [];

@@ -41,6 +41,6 @@ export function restoreParameters(
         `Cannot restore ${source} as ${prefix + p.name} has shape [${s.shape}], expected [${p.variable.shape}]`,
       );
     }
-    p.variable.assign(tf.tensor(s.data, s.shape));
+    tf.tidy(() => p.variable.assign(tf.tensor(s.data, s.shape)));
   }
 }

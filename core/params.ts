@@ -29,7 +29,9 @@ export function createParameter(
   if (values.length !== size) {
     throw new Error(`Cannot create parameter ${name}: ${values.length} values for shape [${shape}]`);
   }
-  const variable: Variable = tf.variable(tf.tensor(values, shape, "float32"), trainable);
+  const init = tf.tensor(values, shape, "float32");
+  const variable: Variable = tf.variable(init, trainable);
+  init.dispose(); // the variable holds its own reference to the values
   return { name, group, variable };
 }
 

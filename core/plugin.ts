@@ -91,8 +91,11 @@ export interface ActivationInstance {
   forward(x: Tensor): Tensor;
   /** Regularisation term added to the loss (TV2 for splines), summed over channels. */
   regularization?(): Scalar;
-  /** For an ensemble: the regularisation of each model, shape `[M]`. */
-  regularizationPerModel?(): Tensor;
+  /**
+   * `forward` and `regularization` in one pass, sharing their work (the spline computes its
+   * projected coefficients once). Optional; the host falls back to the two calls.
+   */
+  forwardWithRegularization?(x: Tensor): { y: Tensor; regularization: Scalar };
   /** Hook run after each optimiser step (e.g. "LS old" normalisation). */
   afterStep?(): void;
   /** The Lipschitz constant guaranteed by the current parameters. */
@@ -208,8 +211,11 @@ export interface Experiment extends PluginBase {
   readonly defaultConfig: string;
   /** TensorBoard tag of each metric key it logs (the authors' tags), e.g. `Validation/Median Loss`. */
   readonly tensorboardTags?: Record<string, string>;
-  /** Validate the experiment-specific part of the config; throw `UserError`. */
-  validate?(config: Record<string, unknown>, file: string): void;
+  /**
+   * Validate the config before anything runs (the run folder is not created yet): keys, and the
+   * plugins it names against the shapes they will get. Throw `UserError`.
+   */
+  validate?(config: Record<string, unknown>, file: string, registry: PluginResolver): void | Promise<void>;
   run(ctx: ExperimentContext): Promise<ExperimentResult>;
 }
 

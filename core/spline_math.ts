@@ -8,6 +8,13 @@
 import type { Tensor } from "@tensorflow/tfjs-core";
 import type { TF } from "./tf.ts";
 import { UserError } from "./errors.ts";
+import {
+  hasFusedKernel,
+  PROJECT_KERNEL,
+  projectFused,
+  TV2_KERNEL,
+  tv2Fused,
+} from "./ops/spline_coefficients.ts";
 
 /** The spline initialisations of spec §3. */
 export type SplineInit = "identity" | "relu" | "absolute_value" | "maxmin" | "zero";
@@ -78,6 +85,12 @@ export function initialCoefficients(
  * `p <- p + mean(c - p)` so the projection keeps the mean of the raw coefficients.
  */
 export function projectCoefficients(tf: TF, c: Tensor, T: number): Tensor {
+  if (hasFusedKernel(PROJECT_KERNEL)) return projectFused(c, T);
+  return projectCoefficientsComposite(tf, c, T);
+}
+
+/** {@linkcode projectCoefficients} from stock ops (backends without the fused kernel). */
+export function projectCoefficientsComposite(tf: TF, c: Tensor, T: number): Tensor {
   return tf.tidy(() => {
     const K = c.shape[c.shape.length - 1];
     const lead = c.shape.slice(0, -1);
@@ -98,6 +111,12 @@ export function projectCoefficients(tf: TF, c: Tensor, T: number): Tensor {
  * `a_k = (p[k+2] - 2 p[k+1] + p[k]) / T` and `||a||_1`.
  */
 export function tv2(tf: TF, p: Tensor, T: number): Tensor {
+  if (hasFusedKernel(TV2_KERNEL)) return tv2Fused(p, T);
+  return tv2Composite(tf, p, T);
+}
+
+/** {@linkcode tv2} from stock ops (backends without the fused kernel). */
+export function tv2Composite(tf: TF, p: Tensor, T: number): Tensor {
   return tf.tidy(() => {
     const K = p.shape[p.shape.length - 1];
     const lead = p.shape.slice(0, -1);

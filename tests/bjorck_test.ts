@@ -8,11 +8,17 @@ import { tf } from "../core/tf.ts";
 import { initBackend } from "../core/backend.ts";
 import {
   bjorck,
+  bjorckComposite,
+  bjorckFused,
   bjorckReference,
   spectralNorm,
   useFusedBjorck,
 } from "../core/ops/bjorck.ts";
 import { bjorckEngine } from "../core/kernels/bjorck_fused.ts";
+import {
+  BJORCK_WASM_BASE64,
+  BJORCK_WASM_SHA256,
+} from "../core/kernels/native/bjorck_wasm_bin.ts";
 
 const BACKENDS = ["cpu", "wasm"] as const;
 /**
@@ -58,15 +64,24 @@ async function gradOf(
   return v;
 }
 
-const PARITY_SHAPES: number[][] = [[25, 10, 10], [25, 10, 1], [25, 1, 10], [3, 7, 5], [
-  2,
-  5,
-  7,
-], [10, 4], [
-  5,
-  17,
-  20,
-], [1, 1, 1]];
+const PARITY_SHAPES: number[][] = [
+  [25, 10, 10],
+  [25, 10, 1],
+  [25, 1, 10],
+  [3, 7, 5],
+  [
+    2,
+    5,
+    7,
+  ],
+  [10, 4],
+  [
+    5,
+    17,
+    20,
+  ],
+  [1, 1, 1],
+];
 
 for (const backend of BACKENDS) {
   Deno.test(`bjorck ${backend}: fused forward and gradient match the composite reference`, async () => {
@@ -96,6 +111,32 @@ for (const backend of BACKENDS) {
         assert.ok(err < 1e-4, `gradient [${shape}] vs composite: max rel |diff| ${err}`);
       }
       tf.dispose([w, r, yf, yr]);
+    }
+  });
+
+  Deno.test(`bjorck ${backend}: composite route (explicit gradient) matches reference and float64`, async () => {
+    await initBackend(backend);
+    for (const [s, shape] of [[4, 12, 9], [3, 9, 12], [20, 6], [6, 20], [2, 64, 64]].entries()) {
+      const w = prescaled(shape, 30 + s);
+      const r = tf.randomNormal(shape, 0, 1, "float32", 40 + s);
+      const yc = bjorckComposite(w, 15);
+      const yr = bjorckReference(w, 15);
+      const fwdErr = maxAbsDiff(await yc.data() as Float32Array, await yr.data() as Float32Array);
+      assert.ok(fwdErr < 2e-5, `forward [${shape}] max |diff| ${fwdErr}`);
+      const gc = await gradOf(bjorckComposite, w, r, 15);
+      const g64 = bjorckVjp64(
+        Float64Array.from(await w.data()),
+        Float64Array.from(await r.data()),
+        shape,
+        15,
+        0.5,
+      );
+      const err = maxAbsDiff(gc, g64) / Math.max(1, maxAbs(g64));
+      assert.ok(err < 1e-4, `gradient [${shape}] vs float64: max rel |diff| ${err}`);
+      // and the fused kernel on the same large-ish input
+      const gf = await gradOf(bjorckFused, w, r, 15);
+      assert.ok(maxAbsDiff(gf, g64) / Math.max(1, maxAbs(g64)) < 1e-4, `fused [${shape}]`);
+      tf.dispose([w, r, yc, yr]);
     }
   });
 
@@ -136,7 +177,10 @@ for (const backend of BACKENDS) {
       p[i] += h;
       q[i] -= h;
       const fd = (loss(p) - loss(q)) / (2 * h);
-      assert.ok(Math.abs(fd - g[i]) < 2e-4 * Math.max(1, Math.abs(fd)), `dw[${i}]: ${g[i]} vs ${fd}`);
+      assert.ok(
+        Math.abs(fd - g[i]) < 2e-4 * Math.max(1, Math.abs(fd)),
+        `dw[${i}]: ${g[i]} vs ${fd}`,
+      );
       assert.ok(Math.abs(fd - g64[i]) < 1e-7 * Math.max(1, Math.abs(fd)), `vjp64[${i}]`);
     }
     tf.dispose([w, r]);
@@ -193,6 +237,26 @@ Deno.test("bjorck wasm: 784×1024 (composite path) reaches spectral norm 1 ± 1e
   tf.dispose([w, y]);
 });
 
+Deno.test({
+  name: "bjorck webgpu: composite route on the GPU matches float64 (forward and gradient)",
+  ignore: !("gpu" in navigator),
+  async fn() {
+    await initBackend("webgpu");
+    const shape = [3, 6, 4];
+    assert.equal(useFusedBjorck(shape, 15), false);
+    const w = prescaled(shape, 50);
+    const r = tf.randomNormal(shape, 0, 1, "float32", 51);
+    const wv = Float64Array.from(await w.data()), rv = Float64Array.from(await r.data());
+    const y = bjorck(w, 15);
+    const y64 = bjorck64(wv, shape, 15, 0.5);
+    assert.ok(maxAbsDiff(await y.data() as Float32Array, y64) < 1e-5);
+    const g = await gradOf(bjorck, w, r, 15);
+    const g64 = bjorckVjp64(wv, rv, shape, 15, 0.5);
+    assert.ok(maxAbsDiff(g, g64) / Math.max(1, maxAbs(g64)) < 1e-4);
+    tf.dispose([w, r, y]);
+  },
+});
+
 Deno.test("spectralNorm: known singular values, both orientations, batched", async () => {
   await initBackend("cpu");
   // diag(3, 2, 1) embedded in 4×3 and its transpose
@@ -226,10 +290,15 @@ function bjorck64(w: Float64Array, shape: number[], iters: number, beta: number)
   const [B, m, n] = shape;
   const out = new Float64Array(w.length);
   for (let b = 0; b < B; b++) {
-    let x = Array.from({ length: m }, (_, i) => Array.from(w.subarray(b * m * n + i * n, b * m * n + i * n + n)));
+    let x = Array.from(
+      { length: m },
+      (_, i) => Array.from(w.subarray(b * m * n + i * n, b * m * n + i * n + n)),
+    );
     for (let k = 0; k < iters; k++) {
-      const a = Array.from({ length: n }, (_, p) =>
-        Array.from({ length: n }, (_, q) => x.reduce((s, row) => s + row[p] * row[q], 0)));
+      const a = Array.from(
+        { length: n },
+        (_, p) => Array.from({ length: n }, (_, q) => x.reduce((s, row) => s + row[p] * row[q], 0)),
+      );
       x = x.map((row) =>
         row.map((v, q) => (1 + beta) * v - beta * row.reduce((s, rp, p) => s + rp * a[p][q], 0))
       );
@@ -257,7 +326,10 @@ function bjorckVjp64(
   const out = new Float64Array(w.length);
   for (let b = 0; b < B; b++) {
     const mat = (src: Float64Array) =>
-      Array.from({ length: m }, (_, i) => Array.from(src.subarray(b * m * n + i * n, b * m * n + i * n + n)));
+      Array.from(
+        { length: m },
+        (_, i) => Array.from(src.subarray(b * m * n + i * n, b * m * n + i * n + n)),
+      );
     const ws = [mat(w)];
     for (let k = 0; k < iters; k++) {
       const x = ws[k];
@@ -270,9 +342,42 @@ function bjorckVjp64(
       const ga = mm(g, mm(t(x), x));
       const xgx = mm(mm(x, t(g)), x);
       const xxg = mm(x, mm(t(x), g));
-      g = g.map((row, i) => row.map((v, j) => (1 + beta) * v - beta * (ga[i][j] + xgx[i][j] + xxg[i][j])));
+      g = g.map((row, i) =>
+        row.map((v, j) => (1 + beta) * v - beta * (ga[i][j] + xgx[i][j] + xxg[i][j]))
+      );
     }
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[b * m * n + i * n + j] = g[i][j];
   }
   return out;
 }
+
+Deno.test("embedded Björck wasm module matches its recorded sha256", async () => {
+  const bytes = Uint8Array.from(atob(BJORCK_WASM_BASE64), (c) => c.charCodeAt(0));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  assert.equal(hex, BJORCK_WASM_SHA256);
+});
+
+const HAVE_CLANG = (() => {
+  try {
+    return new Deno.Command("clang", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "native/build.sh rebuilds exactly the committed module from bjorck.c (needs clang)",
+  ignore: !HAVE_CLANG,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const out = `${dir}/bin.ts`;
+    const script = new URL("../core/kernels/native/build.sh", import.meta.url).pathname;
+    const res = await new Deno.Command("sh", { args: [script, out], stdout: "null" }).output();
+    assert.ok(res.success, new TextDecoder().decode(res.stderr));
+    const committed = new URL("../core/kernels/native/bjorck_wasm_bin.ts", import.meta.url);
+    assert.equal(await Deno.readTextFile(out), await Deno.readTextFile(committed));
+    await Deno.remove(dir, { recursive: true });
+  },
+});

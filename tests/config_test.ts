@@ -8,6 +8,10 @@ import {
 } from "../core/config.ts";
 import { isUserError } from "../core/errors.ts";
 import oned from "../plugins/experiments/oned/mod.ts";
+import { createRegistry } from "../core/registry.ts";
+import { builtinPlugins } from "../plugins/builtin.ts";
+
+const registry = createRegistry(builtinPlugins);
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -23,7 +27,7 @@ Deno.test("the four authors' configs load unchanged and validate", async () => {
     );
     assert.equal(ours, theirs);
   }
-  oned.validate!(await loadConfigFile(join(root, "configs/config_1d.json")), "config_1d.json");
+  await oned.validate!(await loadConfigFile(join(root, "configs/config_1d.json")), "config_1d.json", registry);
 });
 
 Deno.test("--set overrides parse JSON values, else strings, and create nested keys", () => {
@@ -56,7 +60,7 @@ Deno.test("bad overrides are user errors naming the argument", () => {
 Deno.test("validation errors name the file, the key, the expectation and the value", async () => {
   const cfg = await loadConfigFile(join(root, "configs/config_1d.json"));
   const bad = applyOverrides(cfg, ["net_params.layer_sizes=[1,\"ten\",1]"]);
-  assert.throws(() => oned.validate!(bad, "my.json"), (e) => {
+  await assert.rejects(async () => await oned.validate!(bad, "my.json", registry), (e) => {
     assert.ok(isUserError(e));
     assert.match(e.message, /my\.json/);
     assert.match(e.message, /net_params\.layer_sizes\.1/);
@@ -66,14 +70,14 @@ Deno.test("validation errors name the file, the key, the expectation and the val
   });
   const missing = structuredClone(cfg);
   delete (missing.dataset as Record<string, unknown>).function_type;
-  assert.throws(
-    () => oned.validate!(missing, "c.json"),
+  await assert.rejects(
+    async () => await oned.validate!(missing, "c.json", registry),
     (e) => isUserError(e) && /dataset\.function_type/.test(e.message) && /missing/.test(e.message),
   );
   const f4 = applyOverrides(cfg, ["dataset.function_type=f4"]);
-  assert.throws(() => oned.validate!(f4, "c.json"), (e) => isUserError(e) && /f4/.test(e.message));
+  await assert.rejects(async () => await oned.validate!(f4, "c.json", registry), (e) => isUserError(e) && /f4/.test(e.message));
   const bigBatch = applyOverrides(cfg, ["training_options.batch_size=5000"]);
-  assert.throws(() => oned.validate!(bigBatch, "c.json"), (e) => isUserError(e) && /batch_size/.test(e.message));
+  await assert.rejects(async () => await oned.validate!(bigBatch, "c.json", registry), (e) => isUserError(e) && /batch_size/.test(e.message));
 });
 
 Deno.test("unreadable and malformed config files are user errors", async () => {

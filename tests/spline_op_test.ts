@@ -23,6 +23,7 @@ import {
   getCoefGradMethod,
   register as registerWebgpu,
   setCoefGradMethod,
+  TWOPASS_MAX_K,
 } from "../core/kernels/spline_webgpu.ts";
 
 type BackendName = "cpu" | "wasm" | "webgpu";
@@ -307,6 +308,45 @@ Deno.test({
       setCoefGradMethod(saved);
     }
     assert.throws(() => setCoefGradMethod("bogus" as CoefGradMethod), /unknown/);
+  },
+});
+
+Deno.test({
+  name: "spline op on webgpu: K above the two-pass limit falls back to atomics, still exact",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const grid = { size: TWOPASS_MAX_K + 45, range: 3 };
+    const cs = randomCase(77, 2, 60, 3, grid);
+    await useBackend("cpu");
+    const ref = await evaluate(cs, linearSplineReference);
+    await useBackend("webgpu");
+    setCoefGradMethod("twopass");
+    const got = await evaluate(cs);
+    for (let k = 0; k < 4; k++) assertClose(got[k], ref[k], 1e-5, `K=${grid.size} ${NAMES[k]}`);
+  },
+});
+
+Deno.test({
+  name: "spline op on webgpu: more than 65535 workgroups (2-D dispatch) matches the cpu kernels",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // 65600 x 64 elements = 65600 workgroups of 64 threads for the elementwise programs
+    const cs = randomCase(31, 1, 65600, 64, { size: 51, range: 0.1 }, 3);
+    await useBackend("cpu");
+    const want = await evaluate(cs);
+    await useBackend("webgpu");
+    const saved = getCoefGradMethod();
+    try {
+      for (const method of ["twopass", "atomic"] as CoefGradMethod[]) {
+        setCoefGradMethod(method);
+        const got = await evaluate(cs);
+        for (let k = 0; k < 4; k++) assertClose(got[k], want[k], 1e-5, `${method} ${NAMES[k]}`);
+      }
+    } finally {
+      setCoefGradMethod(saved);
+    }
   },
 });
 

@@ -53,9 +53,10 @@ export function trainCommand(registry: Registry) {
     .option("-e, --exp <name>", "experiment: 1d, or a plugin name or module path")
     .option("-c, --config <file>", "config file (default: configs/config_<exp>.json)")
     .addOption(
-      new Option("-d, --device <device>", "where to compute: auto picks WebGPU on a real GPU, else the fastest CPU route")
-        .choices(DEVICE_CHOICES)
-        .default("auto" as DeviceChoice),
+      new Option(
+        "-d, --device <device>",
+        "where to compute: auto (default; a resumed run keeps its device) picks WebGPU on a real GPU, else the fastest CPU route",
+      ).choices(DEVICE_CHOICES),
     )
     .option("-s, --set <key=value>", "override a config key, e.g. training_options.epochs=10 (repeatable)", collect, [] as string[])
     .option("-r, --resume <run_dir>", "continue an interrupted run from its folder")
@@ -66,6 +67,7 @@ export function trainCommand(registry: Registry) {
       let file: string;
       let expName = opts.exp;
       let resumeFrom: string | undefined;
+      let device: DeviceChoice = opts.device ?? "auto";
       if (opts.resume) {
         file = join(opts.resume, RUN_FILES.config);
         config = await readRunConfig(opts.resume);
@@ -74,6 +76,8 @@ export function trainCommand(registry: Registry) {
           throw new UserError(`Cannot resume ${opts.resume} as --exp ${expName}: it is a ${info.experiment} run`);
         }
         expName ??= info.experiment;
+        // Same numbers as an uninterrupted run need the same backend.
+        if (!opts.device && info.device) device = info.device as DeviceChoice;
         resumeFrom = join(opts.resume, RUN_FILES.checkpoint);
         if (!existsSync(resumeFrom)) {
           throw new UserError(`Cannot resume ${opts.resume} as it has no checkpoint yet: ${resumeFrom} does not exist; start it again with --force`);
@@ -88,9 +92,9 @@ export function trainCommand(registry: Registry) {
       const experiment = await registry.experiment(expName);
       config = applyOverrides(config, opts.set);
       validateWith(commonSchema, config, file);
-      experiment.validate?.(config, file);
+      await experiment.validate?.(config, file, registry);
 
-      const backend = await initBackend(opts.device);
+      const backend = await initBackend(device);
       console.log(`lipspline ${VERSION} · experiment ${experiment.name} · device ${backend.description}`);
 
       let runDir: string;

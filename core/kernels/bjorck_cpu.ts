@@ -9,6 +9,9 @@ import type { TensorInfo } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { type BackendIO, registerBjorckKernels } from "./bjorck_fused.ts";
 
+/** Re-exported for kernel modules that reuse the cpu/wasm memory-access interface. */
+export type { BackendIO } from "./bjorck_fused.ts";
+
 /** Typed-array access on the `cpu` backend. */
 export const cpuIO: BackendIO = {
   read(backend: unknown, t: TensorInfo): Float32Array {

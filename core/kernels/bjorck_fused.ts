@@ -1,7 +1,10 @@
 /**
  * The fused batched Björck kernels (`LipsplineBjorck`, `LipsplineBjorckGrad`, spec §4) shared
- * by the `cpu` and `wasm` backends. The arithmetic runs in a small hand-written WebAssembly
- * SIMD module (`native/bjorck.c`, embedded as base64 in `native/bjorck_wasm_bin.ts`) with its
+ * by the `cpu` and `wasm` backends (`bjorck_cpu.ts`, `bjorck_wasm.ts` supply the
+ * {@linkcode BackendIO}), and that memory-access interface itself.
+ *
+ * The arithmetic runs in a small hand-written WebAssembly SIMD module (`native/bjorck.c`,
+ * embedded as base64 in `native/bjorck_wasm_bin.ts`, rebuilt by `native/build.sh`) with its
  * own linear memory: inputs are copied in, outputs copied out (both O(B·m·n), negligible next
  * to the O(iters·B·m·n·min(m,n)) work).
  *
@@ -144,7 +147,9 @@ export interface BjorckDims {
 export function bjorckDims(shape: readonly number[]): BjorckDims {
   if (shape.length === 2) return { B: 1, m: shape[0], n: shape[1] };
   if (shape.length === 3) return { B: shape[0], m: shape[1], n: shape[2] };
-  throw new Error(`Cannot orthonormalise as the weight must be [out, in] or [B, out, in]: ${shape}`);
+  throw new Error(
+    `Cannot orthonormalise as the weight must be [out, in] or [B, out, in]: ${shape}`,
+  );
 }
 
 /** Bytes of iterates and Gram matrices kept for the backward pass of one call. */

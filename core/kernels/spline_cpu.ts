@@ -18,8 +18,11 @@ import {
 
 /** Dimensions of one spline call: `x` is `[G, N, C]`, `K` coefficients per channel. */
 export interface SplineDims {
+  /** Groups (ensemble members), the leading axis of `x`. */
   G: number;
+  /** Rows per group. */
   N: number;
+  /** Channels per group; element `(g, n, c)` uses channel `g*C + c`. */
   C: number;
 }
 
@@ -48,6 +51,9 @@ const INT_SAFE = 1e9;
  * `w = (alpha x - shift)/T + z` (= `u/T + z`); the segment `j = z + k` is `floor(w)` clamped to
  * `[0, K-2]` (the spec's clamp of `u` to `[-T z, T (K-2-z)]`), `f = w - j` uses the unclamped
  * `w` (linear extension), `y = (p[j] + (p[j+1] - p[j]) f + shift) / alpha`.
+ *
+ * Per segment this is the line `y = q_j + d_j w` with `d_j = (p[j+1] - p[j]) / alpha` and
+ * `q_j = (p[j] - j (p[j+1] - p[j]) + shift) / alpha`, tabulated in float64 once per call.
  * The clamp is branch-free on integers (`w | 0` truncates; negative `w` clamp to 0 either way).
  */
 export function splineForwardLoop(
@@ -60,9 +66,19 @@ export function splineForwardLoop(
 ): void {
   const { G, N, C } = dims;
   const { K, invT, z, shift } = splineConstants(attrs);
+  const GC = G * C;
   const { sa, ia } = channelFactors(av, invT);
   const off = z - shift * invT;
   const jm = K - 2;
+  const line = new Float64Array(2 * GC * K); // [q_j, d_j] interleaved per segment
+  for (let ch = 0; ch < GC; ch++) {
+    for (let j = 0; j < K - 1; j++) {
+      const b = ch * K + j;
+      const dp = cv[b + 1] - cv[b];
+      line[2 * b] = (cv[b] - j * dp + shift) * ia[ch];
+      line[2 * b + 1] = dp * ia[ch];
+    }
+  }
   for (let g = 0; g < G; g++) {
     for (let n = 0; n < N; n++) {
       const row = (g * N + n) * C;
@@ -75,9 +91,8 @@ export function splineForwardLoop(
         j &= ~(j >> 31); // max(j, 0)
         const e = j - jm;
         j = jm + (e & (e >> 31)); // min(j, K-2)
-        const b = ch * K + j;
-        const p0 = cv[b];
-        out[i] = (p0 + (cv[b + 1] - p0) * (w - j) + shift) * ia[ch];
+        const b = 2 * (ch * K + j);
+        out[i] = line[b] + line[b + 1] * w;
       }
     }
   }
@@ -89,10 +104,11 @@ export function splineForwardLoop(
  * - with `g = dy/alpha`: `dcoef[j+1] += f g`, `dcoef[j] += (1-f) g`;
  * - `dalpha = Σ dy (x s'(u)/alpha - s(u)/alpha²)`. On segment `j`, `s(u) = b_j + s'_j u` with
  *   the intercept `b_j = s(0) = p[j] + shift - (p[j+1]-p[j]) (j - w0)` (`w0` = `w` at `u = 0`),
- *   so `x s'(u)/alpha - s(u)/alpha² = -b_j/alpha²` and `dalpha = -(1/alpha) Σ_j b_j Σ_{i∈j} g_i`.
+ *   so `x s'(u)/alpha - s(u)/alpha² = -b_j/alpha²` and `dalpha = -(1/alpha²) Σ_j b_j Σ_{i∈j} dy_i`.
  *
- * The loop accumulates per segment `S0 = Σ g` and `S1 = Σ g f` (float64); dcoef and dalpha are
- * formed from them afterwards and written to `dcoef` (`[G*C*K]`) and `dalpha` (`[G*C]`).
+ * The loop accumulates per segment `S0 = Σ dy` and `S1 = Σ dy f` (float64; `1/alpha` is a
+ * per-channel factor applied afterwards); dcoef and dalpha are formed from them and written to
+ * `dcoef` (`[G*C*K]`) and `dalpha` (`[G*C]`).
  */
 export function splineBackwardLoop(
   xv: Float32Array,
@@ -133,27 +149,27 @@ export function splineBackwardLoop(
         const b = ch * K + j;
         const d = dyv[i];
         dx[i] = d * slope[b];
-        const ga = d * ia[ch];
-        S[2 * b] += ga;
-        S[2 * b + 1] += ga * (w - j);
+        S[2 * b] += d;
+        S[2 * b + 1] += d * (w - j);
       }
     }
   }
   for (let ch = 0; ch < GC; ch++) {
+    const a = ia[ch];
     let prevS1 = 0;
     let da = 0;
     for (let j = 0; j < K; j++) {
       const b = ch * K + j;
-      const s0 = j < K - 1 ? S[2 * b] : 0;
-      const s1 = j < K - 1 ? S[2 * b + 1] : 0;
+      const s0 = j < K - 1 ? S[2 * b] * a : 0; // Σ g over segment j
+      const s1 = j < K - 1 ? S[2 * b + 1] * a : 0; // Σ g f over segment j
       dcoef[b] = s0 - s1 + prevS1; // (1-f) g from segment j, f g from segment j-1
       prevS1 = s1;
       if (j < K - 1) {
         const dp = cv[b + 1] - cv[b];
-        da += s0 * (cv[b] + shift - dp * (j - off)); // S0_j b_j
+        da += s0 * (cv[b] + shift - dp * (j - off)); // b_j Σ g
       }
     }
-    dalpha[ch] = -da * ia[ch];
+    dalpha[ch] = -da * a;
   }
 }
 

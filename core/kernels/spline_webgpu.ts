@@ -8,13 +8,16 @@
  *
  * - `"atomic"`: one thread per element adds `f g` and `(1-f) g` into the zeroed `[G*C, K]`
  *   output with float atomics (an `atomicCompareExchangeWeak` loop on the bit pattern).
- * - `"twopass"`: no atomics. Pass 1: a workgroup takes one chunk of rows and `WG` consecutive
- *   channels; each thread owns one channel and accumulates its `K` coefficient sums (and its
- *   `dalpha` sum) in workgroup memory, then writes them to a `[chunks, K+1, G*C]` buffer.
- *   Pass 2: one thread per output sums over the chunks.
+ * - `"twopass"`: no atomics. Pass 1: each thread owns one channel of one chunk of rows,
+ *   accumulates its `K` coefficient sums (and its `dalpha` sum) privately and writes them to a
+ *   `[chunks, K+1, G*C]` buffer. Pass 2: one thread per output sums over the chunks.
+ *   (For K > {@linkcode TWOPASS_MAX_K} the atomic kernel is used.)
  *
- * The default is `"twopass"`, chosen by measurement on the software adapter (llvmpipe), where
- * it was faster than the CAS loop (see `bench/spline_bench.ts`).
+ * The default is `"twopass"`, chosen by measurement on the software adapter (llvmpipe, 2 busy
+ * cores), where it beat the CAS loop: spline fwd+bwd on fc `[512, 1024]`, K=21, 34–48 ms against
+ * 47–55 ms; on NHWC `[16, 40, 40, 64]`, K=51, 74–89 ms against 126–154 ms (the
+ * `spline_fwd_bwd_*_{atomic,twopass}` cases of `bench/spline_bench.ts`). Not yet measured on a
+ * real GPU.
  *
  * @module
  */
@@ -58,8 +61,8 @@ const ELEMENTWISE_WG = 64;
 const TARGET_THREADS = 65536;
 /** Fewest rows per chunk, so that each thread does some work. */
 const MIN_CHUNK_ROWS = 16;
-/** Workgroup memory of one workgroup, in floats (WebGPU's default limit is 16 KiB). */
-const WORKGROUP_FLOATS = 4096;
+/** Largest K of the two-pass reduction (K sums per thread); larger K use atomics. */
+export const TWOPASS_MAX_K = 256;
 
 /** The common uniforms of every program (order matters: it is the order in the WGSL struct). */
 const COMMON_UNIFORMS = "C : i32, N : i32, K : i32, z : i32, invT : f32, shift : f32, " +
@@ -212,24 +215,22 @@ function nextPow2(n: number): number {
 }
 
 function chunking(G: number, N: number, C: number, K: number, withCoef: boolean): Chunking {
-  const slots = withCoef ? K + 1 : 1;
-  const memWg = Math.floor(WORKGROUP_FLOATS / slots);
-  let wg = Math.min(64, nextPow2(C));
-  if (withCoef) { while (wg > memWg) wg /= 2; }
+  const wg = Math.min(64, nextPow2(C));
   const chunkRows = Math.min(
     Math.max(MIN_CHUNK_ROWS, Math.ceil((N * G * C) / TARGET_THREADS)),
     Math.max(N, 1),
   );
   const numChunks = Math.max(1, Math.ceil(N / chunkRows));
-  return { chunkRows, numChunks, wg, tiles: Math.ceil(C / wg), slots };
+  return { chunkRows, numChunks, wg, tiles: Math.ceil(C / wg), slots: withCoef ? K + 1 : 1 };
 }
 
 /**
  * Pass 1 of the two-pass reductions (no atomics): partial sums over a chunk of rows, written to
  * `partial[(chunk * slots + s) * G*C + channel]`. Slots `0..K-1` (when `withCoef`) hold the
  * coefficient gradient (g = dy/alpha; p[j+1] += f g, p[j] += (1-f) g), the last slot holds
- * dalpha = Σ g (x s'(u) - y) (spec §3). Each thread owns one channel, so its workgroup-memory
- * slots need no synchronisation.
+ * dalpha = Σ g (x s'(u) - y) (spec §3). Each thread owns one channel of one chunk and keeps its
+ * K sums in a function-scope array (on llvmpipe this was 25× faster than the same sums in
+ * workgroup memory), so nothing is shared and nothing needs synchronisation.
  */
 class PartialsProgram implements WebGPUProgram {
   variableNames = ["x", "coef", "alpha", "dy"];
@@ -253,22 +254,19 @@ class PartialsProgram implements WebGPUProgram {
   getUserCode(): string {
     const { wg, slots } = this.ck;
     const K = slots - 1;
-    const coefDecl = this.withCoef ? `var<workgroup> acc : array<f32, ${wg * K}>;` : "";
-    const coefInit = this.withCoef
-      ? `for (var s = 0; s < ${K}; s++) { acc[s * ${wg} + lane] = 0.0; }`
-      : "";
+    const coefDecl = this.withCoef ? `var acc : array<f32, ${K}>;` : "";
     const coefAdd = this.withCoef
-      ? `acc[sg.j * ${wg} + lane] += ga - gf;
-         acc[(sg.j + 1) * ${wg} + lane] += gf;`
+      ? `acc[sg.j] += ga - gf;
+         acc[sg.j + 1] += gf;`
       : "";
     const coefOut = this.withCoef
       ? `for (var s = 0; s < ${K}; s++) {
-           result[(chunk * ${slots} + s) * GC + ch] = acc[s * ${wg} + lane];
+           result[(chunk * ${slots} + s) * GC + ch] = acc[s];
          }`
       : "";
     return `${SEGMENT_WGSL}
-      ${coefDecl}
       fn main(index : i32) {
+        ${coefDecl}
         let w = index / ${wg};
         let lane = index % ${wg};
         if (w >= uniforms.numWorkgroups) { return; }
@@ -280,7 +278,6 @@ class PartialsProgram implements WebGPUProgram {
         if (c >= uniforms.C) { return; }
         let GC = uniforms.G * uniforms.C;
         let ch = g * uniforms.C + c;
-        ${coefInit}
         let a = alpha[ch];
         let ia = 1.0 / a;
         let n0 = chunk * uniforms.chunkRows;
@@ -403,8 +400,8 @@ const backwardWebgpu: KernelFunc = (args) => {
   const common = commonUniforms(x, attrs);
   const dx = run(be, new DxProgram(x.shape), [x, coef, alpha, dy!], common);
 
-  // two-pass needs K+1 floats of workgroup memory per thread; fall back to atomics beyond that
-  const twopass = coefGradMethod === "twopass" && K + 1 <= WORKGROUP_FLOATS;
+  // two-pass keeps K sums per thread; beyond TWOPASS_MAX_K the atomic kernel is used
+  const twopass = coefGradMethod === "twopass" && K <= TWOPASS_MAX_K;
   const ck = chunking(G, N, C, K, twopass);
   const partial = run(
     be,

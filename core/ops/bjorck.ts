@@ -10,8 +10,9 @@
  *
  * @module
  */
-import type { Tensor } from "@tensorflow/tfjs-core";
+import type { GradSaveFunc, Tensor } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
+import { cpuMatMulBlas } from "../kernels/missing_cpu.ts";
 
 /** Name of the fused forward kernel (input `w`; attrs `iters`, `beta`). */
 export const BJORCK_KERNEL = "LipsplineBjorck";
@@ -19,21 +20,38 @@ export const BJORCK_KERNEL = "LipsplineBjorck";
 export const BJORCK_GRAD_KERNEL = "LipsplineBjorckGrad";
 
 /**
- * Largest `min(out, in)` for which the fused kernel is used. Above it the per-op overhead of
- * the composite no longer matters and TF.js's blocked matMul (wasm: ~30 GFLOP/s) beats the
- * fused kernel, whose SIMD lanes run over the batch. Measured with `bench/bjorck_bench.ts`
- * (`bjorck_threshold`), see {@linkcode useFusedBjorck}.
+ * Cost model that picks the route, fitted to `deno task bench bjorck_size` (15 iterations,
+ * forward + backward, 2-core AMD EPYC, wasm and cpu backends). A "unit" is `r·c²` with
+ * `r = max(out, in)`, `c = min(out, in)`: both routes do O(iters · r · c²) work per matrix.
+ *
+ * - fused kernel: ≈ 40 ns per unit per group of 4 matrices (its SIMD lanes run over the batch,
+ *   so 1 to 4 matrices cost the same);
+ * - composite on wasm: ≈ 3 ms of per-op overhead + 14 ns per unit, per matrix (TF.js's wasm
+ *   matMul reaches 13–21 GFLOP/s on single large products);
+ * - composite on cpu: TF.js's cpu matMul runs at ~1 GFLOP/s: ≈ 180 ns per unit; with the
+ *   OpenBLAS matMul (`core/runtime.ts`, `missing_cpu.ts`) like wasm: ≈ 3 ms + 14 ns per unit.
+ *
+ * Measured examples (wasm, ms, fused vs composite): 25×10×10 ×4 layers 0.5–0.8 vs 11–14;
+ * 25×64×64 56–94 vs 520–830; 4×128×128 62–103 vs 134–220; 4×256×256 840–1340 vs 1560–1790;
+ * 1×128×128 72–190 vs 23–39; 1×256×256 720–820 vs 170–290; 1×1024×64 164–190 vs 61–114.
  */
-export const FUSED_MAX_MIN_DIM: Record<string, number> = { cpu: 256, wasm: 32 };
+export const BJORCK_COST_MODEL = {
+  fusedNsPerUnitPerGroup: 40,
+  composite: {
+    wasm: { perMatrixMs: 3, nsPerUnit: 14 },
+    cpu: { perMatrixMs: 3, nsPerUnit: 180 },
+    cpuBlas: { perMatrixMs: 3, nsPerUnit: 14 },
+  } as Record<string, { perMatrixMs: number; nsPerUnit: number }>,
+};
 
 /** Largest iterate store (bytes) the fused path accepts; beyond it the composite is used. */
 const FUSED_MAX_KEPT_BYTES = 64 * 1024 * 1024;
 
 /**
  * Whether {@linkcode bjorck} takes the fused path for `shape` (`[out, in]` or `[B, out, in]`)
- * on the current backend: the kernel must be registered there, `min(out, in)` at most
- * {@linkcode FUSED_MAX_MIN_DIM} of the backend, and the iterates kept for the backward pass at
- * most 64 MiB.
+ * on the current backend: the kernel must be registered there, the iterates it keeps for the
+ * backward pass must fit in 64 MiB, and {@linkcode BJORCK_COST_MODEL} must predict it faster
+ * than the composite.
  */
 export function useFusedBjorck(shape: readonly number[], iters: number): boolean {
   const backend = tf.getBackend();
@@ -41,9 +59,17 @@ export function useFusedBjorck(shape: readonly number[], iters: number): boolean
   const [m, n] = shape.slice(-2);
   const B = shape.length === 3 ? shape[0] : 1;
   const r = Math.max(m, n), c = Math.min(m, n);
-  if (c > (FUSED_MAX_MIN_DIM[backend] ?? 0)) return false;
-  const kept = Math.ceil(B / 4) * ((iters + 1) * r * c + iters * c * c) * 16;
-  return kept <= FUSED_MAX_KEPT_BYTES;
+  const groups = Math.ceil(B / 4);
+  const kept = groups * ((iters + 1) * r * c + iters * c * c) * 16;
+  if (kept > FUSED_MAX_KEPT_BYTES) return false;
+  const comp = BJORCK_COST_MODEL.composite[
+    backend === "cpu" && cpuMatMulBlas !== null ? "cpuBlas" : backend
+  ];
+  if (!comp) return true;
+  const unit = r * c * c;
+  const fusedMs = BJORCK_COST_MODEL.fusedNsPerUnitPerGroup * 1e-6 * groups * unit;
+  const compositeMs = B * (comp.perMatrixMs + comp.nsPerUnit * 1e-6 * unit);
+  return fusedMs <= compositeMs;
 }
 
 let gradientRegistered = false;
@@ -98,6 +124,7 @@ function checkArgs(w: Tensor, iters: number, beta: number): void {
  * @example
  * ```ts
  * import { tf } from "../tf.ts";
+import { cpuMatMulBlas } from "../kernels/missing_cpu.ts";
  * import { bjorck } from "./bjorck.ts";
  * const w = tf.randomNormal([25, 10, 10]);
  * const q = bjorck(tf.div(w, 10), 15); // ~orthonormal 10×10 matrices
@@ -107,7 +134,7 @@ export function bjorck(w: Tensor, iters: number, beta = 0.5): Tensor {
   checkArgs(w, iters, beta);
   if (iters === 0) return w.clone();
   if (useFusedBjorck(w.shape, iters)) return bjorckFused(w, iters, beta);
-  return bjorckReference(w, iters, beta);
+  return bjorckComposite(w, iters, beta);
 }
 
 /**
@@ -128,24 +155,99 @@ export function bjorckFused(w: Tensor, iters: number, beta = 0.5): Tensor {
 }
 
 /**
+ * `a·b` (batched or not) with optional transposes, routed around two slow paths of TF.js's
+ * wasm BatchMatMul (measured on this 2-core machine): with a transpose flag it runs at
+ * ~0.5–1.6 GFLOP/s against 13–21 without (256², 1024²), so operands are transposed explicitly
+ * (O(size)); with a batch of matrices of 64² and more it is 6–10× slower than one product per
+ * matrix, so such batches are split. Other backends get `tf.matMul` as is.
+ */
+function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
+  if (tf.getBackend() !== "wasm") return tf.matMul(a, b, transposeA, transposeB);
+  const x = transposeA ? transposeLast(a) : a;
+  const y = transposeB ? transposeLast(b) : b;
+  const [p, q] = x.shape.slice(-2), r = y.shape[y.rank - 1];
+  if (x.rank === 3 && x.shape[0] > 1 && p * q * r >= SPLIT_BATCH_MIN_WORK) {
+    const ys = tf.unstack(y);
+    return tf.stack(tf.unstack(x).map((xi, i) => tf.matMul(xi, ys[i])));
+  }
+  return tf.matMul(x, y);
+}
+
+/** Multiply-adds per matrix from which a wasm batched product is split into single products. */
+const SPLIT_BATCH_MIN_WORK = 48 * 48 * 48;
+
+/** Transpose of the last two axes. */
+function transposeLast(x: Tensor): Tensor {
+  return tf.transpose(x, x.rank === 3 ? [0, 2, 1] : [1, 0]);
+}
+
+/** One iteration (spec §4): `(1 + beta) x - beta x (xᵀx)`, with the smaller Gram matrix. */
+function bjorckStep(x: Tensor, beta: number): Tensor {
+  const [m, n] = x.shape.slice(-2);
+  // x (xᵀx) when out ≥ in, (x xᵀ) x otherwise: the same matrix
+  const prod = m >= n ? mm(x, mm(x, x, true, false)) : mm(mm(x, x, false, true), x);
+  return tf.sub(tf.mul(x, 1 + beta), tf.mul(prod, beta));
+}
+
+/**
  * Björck orthonormalisation from stock TF.js ops (batched matMul), differentiated by TF.js's
- * autodiff: the reference the fused kernels are tested against, and the path for large
- * matrices. Uses the smaller Gram matrix: `w (wᵀw)` when out ≥ in, `(w wᵀ) w` otherwise (equal).
+ * own autodiff: the reference the other routes are tested against. Uses the smaller Gram
+ * matrix: `w (wᵀw)` when out ≥ in, `(w wᵀ) w` otherwise (equal).
  */
 export function bjorckReference(w: Tensor, iters: number, beta = 0.5): Tensor {
   checkArgs(w, iters, beta);
   return tf.tidy(() => {
-    const [m, n] = w.shape.slice(-2);
     let x: Tensor = w.dtype === "float32" ? w : tf.cast(w, "float32");
-    for (let k = 0; k < iters; k++) {
-      // spec §4: w <- (1 + beta) w - beta w (wᵀ w)
-      const prod = m >= n
-        ? tf.matMul(x, tf.matMul(x, x, true, false))
-        : tf.matMul(tf.matMul(x, x, false, true), x);
-      x = tf.sub(tf.mul(x, 1 + beta), tf.mul(prod, beta));
-    }
+    for (let k = 0; k < iters; k++) x = bjorckStep(x, beta); // spec §4
     return x === w ? w.clone() : x;
   });
+}
+
+/**
+ * Björck orthonormalisation from stock TF.js ops with an explicit gradient: the route for large
+ * matrices and for backends without the fused kernel (WebGPU). The forward keeps the iterates
+ * `w_k`; the backward runs, for k = iters-1 … 0 (adjoint of spec §4, `G = dL/dw_{k+1}`):
+ * `dL/dw_k = (1+β) G - β (G A + w (P + Pᵀ))`, `A = wᵀw`, `P = wᵀG` when out ≥ in, and
+ * `dL/dw_k = (1+β) G - β ((Q + Qᵀ) w + A' G)`, `A' = w wᵀ`, `Q = G wᵀ` otherwise — 3 products
+ * per iteration plus the recomputed Gram matrix, against 4 for TF.js's autodiff.
+ */
+export function bjorckComposite(w: Tensor, iters: number, beta = 0.5): Tensor {
+  checkArgs(w, iters, beta);
+  if (iters === 0) return w.clone();
+  const [m, n] = w.shape.slice(-2);
+  const tall = m >= n;
+  const f = tf.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
+    const x0 = args[0] as Tensor, save = args[1] as GradSaveFunc;
+    const xs: Tensor[] = [x0];
+    for (let k = 0; k < iters; k++) xs.push(bjorckStep(xs[k], beta)); // spec §4
+    const y = xs.pop()!;
+    save(xs);
+    return {
+      value: y,
+      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+        let g = dy as Tensor;
+        for (let k = iters - 1; k >= 0; k--) {
+          const x = saved[k];
+          let inner: Tensor;
+          if (tall) {
+            const p = mm(x, g, true, false); // P = xᵀ G
+            const sym = tf.add(p, transposeLast(p));
+            inner = tf.add(mm(g, mm(x, x, true, false)), mm(x, sym));
+          } else {
+            const q = mm(g, x, false, true); // Q = G xᵀ
+            const sym = tf.add(q, transposeLast(q));
+            inner = tf.add(mm(sym, x), mm(mm(x, x, false, true), g));
+          }
+          g = tf.sub(tf.mul(g, 1 + beta), tf.mul(inner, beta));
+        }
+        return [g];
+      },
+    };
+  });
+  const x = w.dtype === "float32" ? w : tf.cast(w, "float32");
+  const y = f(x) as Tensor;
+  if (x !== w) x.dispose();
+  return y;
 }
 
 /** Deterministic start vector for power iteration (never orthogonal to a given direction). */
@@ -163,7 +265,7 @@ function normalize(v: Float64Array): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i] * v[i];
   const nrm = Math.sqrt(s);
-  if (nrm > 0) for (let i = 0; i < v.length; i++) v[i] /= nrm;
+  if (nrm > 0) { for (let i = 0; i < v.length; i++) v[i] /= nrm; }
   return nrm;
 }
 
@@ -248,6 +350,7 @@ function sigmaMax(
  * @example
  * ```ts
  * import { tf } from "../tf.ts";
+import { cpuMatMulBlas } from "../kernels/missing_cpu.ts";
  * import { spectralNorm } from "./bjorck.ts";
  * const s = await spectralNorm(tf.eye(3).mul(2)); // Float32Array [2]
  * ```

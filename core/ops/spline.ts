@@ -38,6 +38,7 @@ export interface SplineGrid {
 
 /** Kernel attributes of `LipsplineSpline` / `LipsplineSplineGrad`. */
 export interface SplineAttrs extends SplineGrid {
+  /** TF.js attribute maps are string-keyed. */
   [key: string]: number;
 }
 
@@ -197,7 +198,7 @@ export function linearSplineReference(
         // spec §3 gradients: s'(u) = (p[z+k+1] - p[z+k]) / T, also outside the range
         const slope = tf.div(tf.sub(p1, p0), T);
         const dx = tf.mul(dy, slope);
-        const g = tf.div(dy, a3); // y = s(alpha x)/alpha  =>  dy/dp = (df/dp) / alpha
+        const g = tf.div(dy, a3); // y = s(alpha x)/alpha, so dL/dp = dy (ds/dp) / alpha
         const M = G * N * C;
         const indices = tf.concat([tf.reshape(i0, [M, 1]), tf.reshape(i1, [M, 1])], 0);
         const updates = tf.concat([

@@ -68,7 +68,10 @@ const groupsort: Activation = {
       parameters: () => [],
       forward,
       lipschitzBound: () =>
-        Promise.resolve({ value: 1, method: "a permutation of the input within groups" }),
+        Promise.resolve({
+          value: 1,
+          method: "1 by construction: sorting each group is 1-Lipschitz in the 2-norm",
+        }),
       sample: (x: Float32Array, model?: number) =>
         sampleActivation(tf, self, x, channels, ensemble, model),
     };

@@ -60,7 +60,11 @@ const householder: Activation = {
       parameters: () => [theta],
       forward,
       lipschitzBound: () =>
-        Promise.resolve({ value: 1, method: "identity or a reflection on each pair" }),
+        Promise.resolve({
+          value: 1,
+          method: "1 by construction: identity or an orthogonal reflection on each pair, " +
+            "continuous across s = 0",
+        }),
       sample: (x: Float32Array, model?: number) =>
         sampleActivation(tf, self, x, channels, ensemble, model),
     };

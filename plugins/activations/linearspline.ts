@@ -98,31 +98,30 @@ const linearspline: Activation = {
     const projected = (): Tensor =>
       s.constrained ? projectCoefficients(tf, coef.variable, T) : coef.variable;
 
-    const forward = (x: Tensor): Tensor =>
-      tf.tidy(() => {
-        const shape = x.shape;
-        const x3 = tf.reshape(x, [ensemble ? M : 1, -1, channels]) as Tensor3D;
-        const y = linearSpline(
-          x3,
-          tf.reshape(projected(), [M * channels, K]) as Tensor2D,
-          tf.reshape(alpha.variable, [M * channels]) as Tensor1D,
-          { size: K, range: s.range },
-        );
-        return tf.reshape(y, shape);
-      });
-
-    /** TV(2) of every channel, `[M, C]` or `[C]` (spec §3). */
-    const tv2PerChannel = (): Tensor => tv2(tf, projected(), T);
+    /** The spline applied to `x` with coefficients `p`. */
+    const evaluate = (x: Tensor, p: Tensor): Tensor => {
+      const x3 = tf.reshape(x, [ensemble ? M : 1, -1, channels]) as Tensor3D;
+      const y = linearSpline(
+        x3,
+        tf.reshape(p, [M * channels, K]) as Tensor2D,
+        tf.reshape(alpha.variable, [M * channels]) as Tensor1D,
+        { size: K, range: s.range },
+      );
+      return tf.reshape(y, x.shape);
+    };
+    const forward = (x: Tensor): Tensor => tf.tidy(() => evaluate(x, projected()));
 
     const self = {
       kind: "linearspline",
       parameters: () => params,
       forward,
-      regularization: (): Scalar => tf.tidy(() => tf.sum(tv2PerChannel()) as Scalar),
-      regularizationPerModel: (): Tensor =>
-        tf.tidy(() =>
-          ensemble ? tf.sum(tv2PerChannel(), 1) : tf.reshape(tf.sum(tv2PerChannel()), [1])
-        ),
+      // TV(2) summed over channels (and models), spec §3.
+      regularization: (): Scalar => tf.tidy(() => tf.sum(tv2(tf, projected(), T)) as Scalar),
+      forwardWithRegularization: (x: Tensor) =>
+        tf.tidy(() => {
+          const p = projected();
+          return { y: evaluate(x, p), regularization: tf.sum(tv2(tf, p, T)) as Scalar };
+        }),
       afterStep() {
         // "LS old" mode (spec §3): rescale raw coefficients after every optimiser step.
         if (!s.constrained) {

@@ -48,10 +48,20 @@ const prelu: Activation = {
       // relu(x) - a relu(-x) equals x for x >= 0 and a x otherwise (spec §2).
       forward: (x: Tensor) => tf.tidy(() => tf.sub(tf.relu(x), tf.mul(clipped(), tf.relu(tf.neg(x))))),
       async lipschitzBound() {
-        const v = tf.tidy(() => tf.maximum(tf.max(tf.abs(clipped())), 1));
-        const value = (await v.data())[0];
+        // 1 by construction: the slopes are 1 and clip(a_c, -1, 1); computed per model anyway.
+        const v = tf.tidy(() => {
+          const m = ensemble
+            ? tf.max(tf.abs(clipped()), [1, 2])
+            : tf.reshape(tf.max(tf.abs(clipped())), [1]);
+          return tf.maximum(m, 1);
+        });
+        const perModel = Array.from(await v.data());
         v.dispose();
-        return { value, method: "max(1, max |a_c|) of the clipped slopes" };
+        return {
+          value: Math.max(...perModel),
+          perModel: ensemble ? perModel : undefined,
+          method: "1 by construction: slopes 1 and clip(a_c, -1, 1), i.e. max(1, max |a_c|)",
+        };
       },
       sample: (x: Float32Array, model?: number) =>
         sampleActivation(tf, self, x, channels, ensemble, model),

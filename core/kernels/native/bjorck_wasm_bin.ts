@@ -6,7 +6,8 @@
  */
 
 /** sha256 of the .wasm bytes, for provenance. */
-export const BJORCK_WASM_SHA256 = "fa7189d949088ceeeb62f8d5d0409b8f5585e0784a376f62f12f573fb666b820";
+export const BJORCK_WASM_SHA256 =
+  "fa7189d949088ceeeb62f8d5d0409b8f5585e0784a376f62f12f573fb666b820";
 
 /** The module bytes, base64-encoded. */
 export const BJORCK_WASM_BASE64: string = [

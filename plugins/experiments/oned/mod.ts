@@ -116,8 +116,12 @@ const oned: Experiment = {
     min_test_mse: "Validation/Min Loss",
     train_loss: "Train/Loss",
   },
-  validate(config, file) {
+  async validate(config, file, registry) {
     const cfg = validateWith(schema, config, file);
+    const act = await registry.activation(cfg.activation_fn_params.activation_type);
+    const sizes = cfg.net_params.layer_sizes;
+    for (let i = 1; i < sizes.length - 1; i++) act.validate?.(cfg.activation_fn_params, sizes[i]);
+    await registry.projection(cfg.net_params.projection);
     if (cfg.training_options.batch_size > cfg.dataset.training_dataset_size) {
       throw new UserError(
         `Invalid config ${file}: key 'training_options.batch_size' must not exceed dataset.training_dataset_size; current value is ${cfg.training_options.batch_size}`,
@@ -126,7 +130,7 @@ const oned: Experiment = {
   },
   async run(ctx) {
     const { tf } = ctx;
-    const cfg = validateWith(schema, ctx.config, "config");
+    const cfg = validateWith(schema, ctx.config, join(ctx.runDir, "config.json"));
     const M = cfg.training_options.nbr_models;
     const E = cfg.training_options.epochs;
     const B = cfg.training_options.batch_size;
@@ -164,7 +168,7 @@ const oned: Experiment = {
     }
 
     const N = data.xTest.length;
-    const testX = tf.tile(tf.tensor(data.xTest, [1, N, 1]), [M, 1, 1]);
+    const testX = tf.tidy(() => tf.tile(tf.tensor(data.xTest, [1, N, 1]), [M, 1, 1]));
     const testY = tf.tensor(data.yTest, [1, N, 1]);
 
     const save = async (epoch: number, done: boolean) => {
@@ -192,8 +196,10 @@ const oned: Experiment = {
     // every model's parameters, exactly that model's gradient (spec §5).
     const lossFn = (xb: Tensor3D, yb: Tensor3D) => () =>
       tf.tidy(() => {
-        const fit = tf.div(tf.sum(tf.square(tf.sub(net.forward(xb), yb))), B);
-        return lmbda > 0 ? tf.add(fit, tf.mul(net.regularization(), lmbda)) : fit;
+        if (lmbda === 0) return tf.div(tf.sum(tf.square(tf.sub(net.forward(xb), yb))), B);
+        const { y, regularization } = net.forwardWithRegularization(xb);
+        const fit = tf.div(tf.sum(tf.square(tf.sub(y, yb))), B);
+        return tf.add(fit, tf.mul(regularization, lmbda));
       }) as ReturnType<typeof tf.scalar>;
 
     let lastEpoch = startEpoch - 1;

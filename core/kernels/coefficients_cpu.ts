@@ -1,0 +1,14 @@
+/**
+ * Fused spline-coefficient kernels (projection, TV2) and the fused Adam update on `cpu`.
+ *
+ * @module
+ */
+import { cpuIO } from "./bjorck_cpu.ts";
+import { registerCoefficientKernels } from "./coefficients_kernels.ts";
+import { registerAdamKernel } from "./adam_kernels.ts";
+
+/** Register them. */
+export function register(): void {
+  registerCoefficientKernels("cpu", cpuIO);
+  registerAdamKernel("cpu", cpuIO);
+}

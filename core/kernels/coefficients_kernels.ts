@@ -1,0 +1,69 @@
+/**
+ * Kernels of the fused spline-coefficient ops (projection and TV2, spec §3) for the CPU
+ * backends (`cpu`, `wasm`), which share the loops of `ops/spline_coefficients.ts` and differ
+ * only in how they reach tensor memory.
+ *
+ * @module
+ */
+import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import { tf } from "../tf.ts";
+import {
+  type CoefficientAttrs,
+  PROJECT_GRAD_KERNEL,
+  PROJECT_KERNEL,
+  projectRows,
+  projectRowsGrad,
+  registerCoefficientGradients,
+  TV2_GRAD_KERNEL,
+  TV2_KERNEL,
+  tv2Rows,
+  tv2RowsGrad,
+} from "../ops/spline_coefficients.ts";
+import type { BackendIO } from "./bjorck_cpu.ts";
+
+function dims(t: TensorInfo): { rows: number; K: number } {
+  const K = t.shape[t.shape.length - 1];
+  return { rows: t.shape.reduce((a, b) => a * b, 1) / K, K };
+}
+
+const stepOf = (attrs: NamedAttrMap | undefined) => (attrs as unknown as CoefficientAttrs).step;
+
+/** Register the four kernels on `backendName`, reaching memory through `io`. */
+export function registerCoefficientKernels(backendName: string, io: BackendIO): void {
+  registerCoefficientGradients();
+  // Outputs are computed into JS arrays first: allocating a wasm output may move the heap.
+  const kernels: Array<[string, KernelFunc]> = [
+    [PROJECT_KERNEL, ({ inputs, backend, attrs }) => {
+      const c = (inputs as unknown as { c: TensorInfo }).c;
+      const { rows, K } = dims(c);
+      const out = new Float32Array(rows * K);
+      projectRows(io.read(backend, c), rows, K, stepOf(attrs), out);
+      return io.write(backend, c.shape.slice(), (dst) => dst.set(out));
+    }],
+    [PROJECT_GRAD_KERNEL, ({ inputs, backend, attrs }) => {
+      const { c, dy } = inputs as unknown as { c: TensorInfo; dy: TensorInfo };
+      const { rows, K } = dims(c);
+      const out = new Float32Array(rows * K);
+      projectRowsGrad(io.read(backend, c), io.read(backend, dy), rows, K, stepOf(attrs), out);
+      return io.write(backend, c.shape.slice(), (dst) => dst.set(out));
+    }],
+    [TV2_KERNEL, ({ inputs, backend, attrs }) => {
+      const p = (inputs as unknown as { p: TensorInfo }).p;
+      const { rows, K } = dims(p);
+      const out = new Float32Array(rows);
+      tv2Rows(io.read(backend, p), rows, K, stepOf(attrs), out);
+      return io.write(backend, p.shape.slice(0, -1), (dst) => dst.set(out));
+    }],
+    [TV2_GRAD_KERNEL, ({ inputs, backend, attrs }) => {
+      const { p, dy } = inputs as unknown as { p: TensorInfo; dy: TensorInfo };
+      const { rows, K } = dims(p);
+      const out = new Float32Array(rows * K);
+      tv2RowsGrad(io.read(backend, p), io.read(backend, dy), rows, K, stepOf(attrs), out);
+      return io.write(backend, p.shape.slice(), (dst) => dst.set(out));
+    }],
+  ];
+  for (const [kernelName, kernelFunc] of kernels) {
+    if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
+    tf.registerKernel({ kernelName, backendName, kernelFunc });
+  }
+}

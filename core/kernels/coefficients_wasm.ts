@@ -1,0 +1,14 @@
+/**
+ * Fused spline-coefficient kernels (projection, TV2) and the fused Adam update on `wasm`.
+ *
+ * @module
+ */
+import { wasmIO } from "./bjorck_wasm.ts";
+import { registerCoefficientKernels } from "./coefficients_kernels.ts";
+import { registerAdamKernel } from "./adam_kernels.ts";
+
+/** Register them. */
+export function register(): void {
+  registerCoefficientKernels("wasm", wasmIO);
+  registerAdamKernel("wasm", wasmIO);
+}

@@ -12,9 +12,10 @@ import type { DeviceChoice } from "../core/backend.ts";
 import { type BenchCase, timeIteration } from "./harness.ts";
 import { benches as bjorckBenches } from "./bjorck_bench.ts";
 import { benches as splineBenches } from "./spline_bench.ts";
+import { benches as stepBenches } from "./step_bench.ts";
 
 /** Every benchmark module's cases. */
-export const ALL_BENCHES: BenchCase[] = [...bjorckBenches, ...splineBenches];
+export const ALL_BENCHES: BenchCase[] = [...bjorckBenches, ...splineBenches, ...stepBenches];
 
 /** Parsed command line of `bench/main.ts`. */
 export interface BenchArgs {

@@ -185,7 +185,8 @@ async function startBackend(name: string): Promise<boolean> {
 function describe(name: string): string {
   if (name === "webgpu") {
     const a = webgpuAdapter;
-    const what = a ? [a.vendor, a.device || a.description].filter((s) => s).join(" ") : "";
+    // Deno reports numeric vendor/device ids; the description names the adapter
+    const what = a ? a.description || [a.vendor, a.device].filter((s) => s).join(" ") : "";
     return `webgpu (GPU${what ? `: ${what}` : ""}${
       a?.fallback ? ", software fallback adapter" : ""
     })`;

@@ -374,6 +374,20 @@ class JacobianProbe {
   }
 }
 
+/**
+ * After a gradient that failed in its backward pass (a kernel without a gradient), TF.js leaves
+ * the tape's saved tensors alive (its own cleanup runs only on success). Release them, so that a
+ * failed probe of the second derivative does not leak.
+ */
+function releaseFailedTape(): void {
+  const state = (tf.engine() as unknown as {
+    state?: { gradientDepth?: number; activeTape?: Array<{ saved?: Tensor[] }> | null };
+  }).state;
+  if (!state || state.gradientDepth !== 0 || !Array.isArray(state.activeTape)) return;
+  for (const node of state.activeTape) for (const t of node.saved ?? []) t.dispose();
+  state.activeTape = null;
+}
+
 function normaliseRows(a: Float32Array, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) {
     let s = 0;
@@ -477,6 +491,7 @@ export async function certifyNetwork(net: Network, opts: CertifyOptions): Promis
         : "exact second derivatives are zero everywhere probed (piecewise-linear network): " +
           "finite differences of the vjp along the ascent direction";
     } catch (e) {
+      releaseFailedTape();
       note = `exact second derivatives unavailable (${(e as Error).message.split("\n")[0]}): ` +
         "finite differences of the vjp along the ascent direction";
     }

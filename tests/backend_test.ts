@@ -87,32 +87,36 @@ Deno.test({
 });
 
 Deno.test("TF.js banners stay off stdout (cpu and wasm, first tensor write)", async () => {
-  const script = `
+  const stdout = await runSnippet(
+    `
     import { initBackend } from "${new URL("../core/backend.ts", import.meta.url).href}";
     import { tf } from "${new URL("../core/tf.ts", import.meta.url).href}";
     for (const d of ["cpu", "wasm"]) {
       await initBackend(d);
       await tf.add(tf.tensor1d([1]), tf.tensor1d([2])).data();
-    }`;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--ext=ts", script],
-    cwd: new URL("..", import.meta.url).pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  assert.equal(new TextDecoder().decode(out.stdout), "");
+    }`,
+    ["-A"],
+  );
+  assert.equal(stdout, "");
 });
 
-/** Run a snippet in a fresh Deno with the given permissions and env; returns stdout. */
+/**
+ * Run a snippet in a fresh `deno run` with the given permissions and env (`deno eval` would
+ * grant every permission); returns stdout.
+ */
 async function runSnippet(code: string, args: string[], env: Record<string, string> = {}) {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/snippet.ts`;
+  await Deno.writeTextFile(file, code);
+  const root = new URL("..", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", ...args, "--ext=ts", code],
-    cwd: new URL("..", import.meta.url).pathname,
+    args: ["run", "--config", `${root}deno.json`, ...args, file],
+    cwd: root,
     env,
     stdout: "piped",
     stderr: "piped",
   }).output();
+  await Deno.remove(dir, { recursive: true });
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   return new TextDecoder().decode(out.stdout).trim();
 }

@@ -15,10 +15,7 @@ import {
   useFusedBjorck,
 } from "../core/ops/bjorck.ts";
 import { bjorckEngine } from "../core/kernels/bjorck_fused.ts";
-import {
-  BJORCK_WASM_BASE64,
-  BJORCK_WASM_SHA256,
-} from "../core/kernels/native/bjorck_wasm_bin.ts";
+import { BJORCK_WASM_BASE64, BJORCK_WASM_SHA256 } from "../core/kernels/native/bjorck_wasm_bin.ts";
 
 const BACKENDS = ["cpu", "wasm"] as const;
 /**

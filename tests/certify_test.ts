@@ -344,6 +344,9 @@ for (const act of ACTIVATIONS) {
       rng: new MT19937(0),
     });
     assert.equal(r.layers.length, 5);
+    // Piecewise-linear: exact second derivatives fail or vanish; the search uses finite differences.
+    assert.equal(r.search.secondOrder, "finite-differences");
+    assert.match(r.search.note, /unavailable|zero everywhere/);
     for (const l of r.layers) {
       assert.ok(l.bound !== null && l.bound <= 1 + 1e-3, `${l.name}: ${l.bound}`);
       assert.equal(l.perModel?.length, M);
@@ -549,9 +552,12 @@ Deno.test("a third-party activation without a bound is unbounded, never assumed 
       inputDim: 1,
       ensemble: 2,
       random: 50,
-      adversarial: 0,
+      adversarial: 2,
+      steps: 3,
       rng: new MT19937(0),
     });
+    // tanh is smooth: TF.js takes the exact second derivative for the ascent.
+    assert.equal(r.search.secondOrder, "exact");
     assert.equal(r.product, null);
     assert.equal(r.layers[1].bound, null);
     assert.match(r.layers[1].method, /unbounded/);

@@ -9,6 +9,7 @@ import { tf } from "../core/tf.ts";
 import { initBackend } from "../core/backend.ts";
 import { openBlas } from "../core/runtime.ts";
 import { blasBatchMatMul } from "../core/kernels/missing_cpu.ts";
+import { MATMUL_FIX_MIN_MACS } from "../core/kernels/missing_wasm.ts";
 
 type Pad = "same" | "valid" | number | [[number, number], [number, number], [number, number], [
   number,
@@ -291,4 +292,28 @@ Deno.test({
       tf.dispose([a, b, y]);
     }
   },
+});
+
+Deno.test("BatchMatMul wasm (transpose flags, split batches) matches float64", async () => {
+  await initBackend("wasm");
+  const cases: Array<[number[], number[], boolean, boolean]> = [
+    [[40, 50], [50, 30], false, false],
+    [[50, 40], [50, 30], true, false],
+    [[40, 50], [30, 50], false, true],
+    [[50, 40], [30, 50], true, true],
+    [[3, 64, 64], [3, 64, 64], false, false], // split into 3 products
+    [[3, 64, 48], [3, 56, 64], true, true], // split, both transposed
+    [[2, 64, 64], [64, 64], false, true], // broadcast b: stock batching, transposed b
+    [[3, 8, 9], [3, 7, 9], false, true], // small: stock kernel
+  ];
+  for (const [i, [sa, sb, tA, tB]] of cases.entries()) {
+    const av = rand(sa.reduce((p, q) => p * q), 80 + i);
+    const bv = rand(sb.reduce((p, q) => p * q), 90 + i);
+    const a = tf.tensor(av, sa), b = tf.tensor(bv, sb);
+    const y = tf.matMul(a, b, tA, tB);
+    const ref = refMatMul(av, sa, bv, sb, tA, tB);
+    assert.ok(maxAbsDiff(await y.data(), ref) < 1e-4, `case ${i} [${sa}]·[${sb}] ${tA} ${tB}`);
+    tf.dispose([a, b, y]);
+  }
+  assert.ok(MATMUL_FIX_MIN_MACS <= 40 * 50 * 30);
 });

@@ -244,9 +244,12 @@ export function certifyCommand(registry: PluginResolver) {
       false,
     )
     .addOption(
-      new Option("-d, --device <device>", "where to compute")
+      new Option(
+        "-d, --device <device>",
+        "where to compute: auto picks WebGPU on a real GPU, else the fastest CPU route",
+      )
         .choices(DEVICE_CHOICES)
-        .default("cpu" as DeviceChoice),
+        .default("auto" as DeviceChoice),
     )
     .addHelpText(
       "after",
@@ -254,7 +257,7 @@ export function certifyCommand(registry: PluginResolver) {
         "unbounded (never assumed 1). For an ensemble (1d: nbr_models) every model is certified:\n" +
         "'bound' in --json is the worst over the models per layer, 'product' the worst model's\n" +
         "product, 'empirical' the largest over all models. Exit code 1 when the product exceeds\n" +
-        "--max + --tolerance (or is unbounded, or below the empirical bound); 2 for bad input.\n" +
+        "--max + --tolerance (or is unbounded, or lies below the empirical bound); 2 for bad input.\n" +
         "Also writes RUN_DIR/certify.json, which `report` shows.",
     )
     .action(async (target: string, opts) => {

@@ -346,9 +346,12 @@ export function register(): void {
   replaceKernel("Conv2DBackpropFilter", "cpu", filterGradCpu);
   replaceKernel("Conv2DBackpropInput", "cpu", inputGradCpu);
   const blas = openBlas();
-  const stock = tf.getKernel("BatchMatMul", "cpu");
-  if (blas && stock) {
-    replaceKernel("BatchMatMul", "cpu", blasBatchMatMul(blas, stock.kernelFunc));
+  // keep the original kernel (register() may run again after a re-import)
+  stockCpuMatMul ??= tf.getKernel("BatchMatMul", "cpu")?.kernelFunc ?? null;
+  if (blas && stockCpuMatMul) {
+    replaceKernel("BatchMatMul", "cpu", blasBatchMatMul(blas, stockCpuMatMul));
     cpuMatMulBlas = `${blas.path}, ${blas.threads} threads`;
   }
 }
+
+let stockCpuMatMul: KernelFunc | null = null;

@@ -5,8 +5,9 @@
  * batched `[B, out, in]` weights, differentiably. On backends that register the fused kernel
  * `LipsplineBjorck` (`cpu`, `wasm`: see `core/kernels/bjorck_fused.ts`) and for small matrices
  * it runs as one op whose gradient is the fused kernel `LipsplineBjorckGrad`; otherwise (large
- * matrices, WebGPU) it is a composite of batched matMuls with TF.js's own autodiff.
- * {@linkcode bjorckReference} is always the composite, for parity tests.
+ * matrices, WebGPU) it is {@linkcode bjorckComposite}, stock batched matMuls with an explicit
+ * gradient. {@linkcode bjorckReference} is the plain composite differentiated by TF.js's own
+ * autodiff, for parity tests. {@linkcode useFusedBjorck} decides the route.
  *
  * @module
  */
@@ -154,27 +155,12 @@ export function bjorckFused(w: Tensor, iters: number, beta = 0.5): Tensor {
   return y;
 }
 
-/**
- * `a·b` (batched or not) with optional transposes, routed around two slow paths of TF.js's
- * wasm BatchMatMul (measured on this 2-core machine): with a transpose flag it runs at
- * ~0.5–1.6 GFLOP/s against 13–21 without (256², 1024²), so operands are transposed explicitly
- * (O(size)); with a batch of matrices of 64² and more it is 6–10× slower than one product per
- * matrix, so such batches are split. Other backends get `tf.matMul` as is.
- */
+/** `a·b` with optional transposes (batched when rank 3). */
 function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
-  if (tf.getBackend() !== "wasm") return tf.matMul(a, b, transposeA, transposeB);
-  const x = transposeA ? transposeLast(a) : a;
-  const y = transposeB ? transposeLast(b) : b;
-  const [p, q] = x.shape.slice(-2), r = y.shape[y.rank - 1];
-  if (x.rank === 3 && x.shape[0] > 1 && p * q * r >= SPLIT_BATCH_MIN_WORK) {
-    const ys = tf.unstack(y);
-    return tf.stack(tf.unstack(x).map((xi, i) => tf.matMul(xi, ys[i])));
-  }
-  return tf.matMul(x, y);
+  // On wasm, transposed and large batched products are routed around the stock kernel's slow
+  // paths by the BatchMatMul replacement of core/kernels/missing_wasm.ts.
+  return tf.matMul(a, b, transposeA, transposeB);
 }
-
-/** Multiply-adds per matrix from which a wasm batched product is split into single products. */
-const SPLIT_BATCH_MIN_WORK = 48 * 48 * 48;
 
 /** Transpose of the last two axes. */
 function transposeLast(x: Tensor): Tensor {

@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { maxAbsDiff, tf, useBackend } from "./helpers.ts";
+import { MT19937 } from "../core/rng/mt19937.ts";
+import {
+  gridStep,
+  projectCoefficients,
+  projectCoefficientsComposite,
+  tv2,
+  tv2Composite,
+} from "../core/spline_math.ts";
+import { hasFusedKernel, PROJECT_KERNEL, TV2_KERNEL } from "../core/ops/spline_coefficients.ts";
+import { Adam } from "../core/adam.ts";
+import { hasFusedAdam } from "../core/ops/adam_update.ts";
+import { createParameter } from "../core/params.ts";
+import type { Tensor } from "@tensorflow/tfjs-core";
+
+/** Raw coefficients with many slopes beyond ±1 (so clipping happens) and ties at ±T. */
+function rawCoefficients(rows: number, K: number, T: number, seed: number): Float32Array {
+  const rng = new MT19937(seed);
+  const c = new Float32Array(rows * K);
+  for (let i = 0; i < c.length; i++) c[i] = rng.normal() * 2 * T * (i % 7 === 0 ? 3 : 1);
+  return c;
+}
+
+for (const backend of ["cpu", "wasm"] as const) {
+  Deno.test(`fused projection and TV2 match the stock-op composites, values and gradients (${backend})`, async () => {
+    await useBackend(backend);
+    assert.ok(hasFusedKernel(PROJECT_KERNEL) && hasFusedKernel(TV2_KERNEL));
+    for (const [rows, K] of [[1, 3], [7, 20], [250, 101]]) {
+      const T = gridStep(0.5, K);
+      const c = tf.tensor(rawCoefficients(rows, K, T, K), [rows, K]);
+      const w = tf.tensor(rawCoefficients(rows, K, 1, 99), [rows, K]); // random cotangent
+      const pf = projectCoefficients(tf, c, T);
+      const pc = projectCoefficientsComposite(tf, c, T);
+      assert.ok(maxAbsDiff(await pf.data(), await pc.data()) < 1e-5);
+      assert.ok(maxAbsDiff(await tv2(tf, pf, T).data(), await tv2Composite(tf, pc, T).data()) < 1e-3);
+      // Gradients of a loss that uses both: sum(w * p) + sum(tv2(p)).
+      const loss = (proj: typeof projectCoefficients, reg: typeof tv2) => (x: Tensor) => {
+        const p = proj(tf, x, T);
+        return tf.add(tf.sum(tf.mul(w, p)), tf.sum(reg(tf, p, T)));
+      };
+      const gf = await tf.grad(loss(projectCoefficients, tv2))(c).data();
+      const gc = await tf.grad(loss(projectCoefficientsComposite, tv2Composite))(c).data();
+      assert.ok(maxAbsDiff(gf, gc) < 1e-3, `rows ${rows} K ${K}: ${maxAbsDiff(gf, gc)}`);
+    }
+  });
+
+  Deno.test(`fused projection gradient matches central finite differences (${backend})`, async () => {
+    await useBackend(backend);
+    const K = 9, rows = 2, T = gridStep(1, K);
+    const raw = rawCoefficients(rows, K, T, 3);
+    const w = rawCoefficients(rows, K, 1, 4);
+    const f = (vals: Float32Array) =>
+      tf.tidy(() => {
+        const p = projectCoefficients(tf, tf.tensor(vals, [rows, K]), T);
+        return tf.sum(tf.mul(tf.tensor(w, [rows, K]), p)).dataSync()[0];
+      });
+    const g = await tf.grad((x: Tensor) => tf.sum(tf.mul(tf.tensor(w, [rows, K]), projectCoefficients(tf, x, T))))(
+      tf.tensor(raw, [rows, K]),
+    ).data();
+    const h = 1e-3 * T;
+    for (let i = 0; i < raw.length; i++) {
+      const up = raw.slice(), dn = raw.slice();
+      up[i] += h;
+      dn[i] -= h;
+      const fd = (f(up) - f(dn)) / (2 * h);
+      assert.ok(Math.abs(fd - g[i]) < 2e-2 * (1 + Math.abs(fd)), `coef ${i}: fd ${fd} vs ${g[i]}`);
+    }
+  });
+
+  Deno.test(`fused Adam equals the stock-op update over several steps (${backend})`, async () => {
+    await useBackend(backend);
+    assert.ok(hasFusedAdam());
+    const rng = new MT19937(8);
+    const values = Float32Array.from({ length: 300 }, () => rng.normal());
+    const grads = Array.from({ length: 4 }, () => Float32Array.from({ length: 300 }, () => rng.normal()));
+    const run = async (fused: boolean) => {
+      const p = createParameter(tf, "w", "spline_coeffs", [3, 100], values);
+      const opt = new Adam(tf, [p], { weights: 1, spline_coeffs: 1e-2, spline_scaling: 1 });
+      const saved = tf.getKernel("LipsplineAdam", backend)!;
+      if (!fused) tf.unregisterKernel("LipsplineAdam", backend);
+      try {
+        for (const g of grads) opt.apply({ [p.variable.name]: tf.tensor(g, [3, 100]) });
+      } finally {
+        if (!fused) tf.registerKernel(saved);
+      }
+      const out = new Float32Array(await p.variable.data());
+      opt.dispose();
+      p.variable.dispose();
+      return out;
+    };
+    const a = await run(true);
+    const b = await run(false);
+    assert.ok(maxAbsDiff(a, b) < 1e-6, `${maxAbsDiff(a, b)}`);
+    assert.ok(maxAbsDiff(a, values) > 1e-3, "the parameters moved");
+  });
+}

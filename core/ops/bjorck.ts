@@ -22,27 +22,28 @@ export const BJORCK_GRAD_KERNEL = "LipsplineBjorckGrad";
 
 /**
  * Cost model that picks the route, fitted to `deno task bench bjorck_size` (15 iterations,
- * forward + backward, 2-core AMD EPYC, wasm and cpu backends). A "unit" is `r·c²` with
- * `r = max(out, in)`, `c = min(out, in)`: both routes do O(iters · r · c²) work per matrix.
+ * forward + backward, 2-core AMD EPYC, shared and noisy). A "unit" is `r·c²` with
+ * `r = max(out, in)`, `c = min(out, in)`: both routes do O(iters · r · c²) work per matrix, and
+ * every term scales with `iters`, so the decision does not depend on it.
  *
- * - fused kernel: ≈ 40 ns per unit per group of 4 matrices (its SIMD lanes run over the batch,
+ * - fused kernel: ≈ 30 ns per unit per group of 4 matrices (its SIMD lanes run over the batch,
  *   so 1 to 4 matrices cost the same);
- * - composite on wasm: ≈ 3 ms of per-op overhead + 14 ns per unit, per matrix (TF.js's wasm
- *   matMul reaches 13–21 GFLOP/s on single large products);
- * - composite on cpu: TF.js's cpu matMul runs at ~1 GFLOP/s: ≈ 180 ns per unit; with the
- *   OpenBLAS matMul (`core/runtime.ts`, `missing_cpu.ts`) like wasm: ≈ 3 ms + 14 ns per unit.
+ * - composite: ≈ 3 ms of per-op overhead per call, plus per matrix ≈ 10 ns per unit on wasm
+ *   (its matMul at 13–27 GFLOP/s once `missing_wasm.ts` routes it around the slow transposed
+ *   and batched paths), ≈ 15 ns with the OpenBLAS matMul on cpu (`core/runtime.ts`), and
+ *   ≈ 180 ns with the stock cpu matMul (~1 GFLOP/s).
  *
- * Measured examples (wasm, ms, fused vs composite): 25×10×10 ×4 layers 0.5–0.8 vs 11–14;
- * 25×64×64 56–94 vs 520–830; 4×128×128 62–103 vs 134–220; 4×256×256 840–1340 vs 1560–1790;
- * 1×128×128 72–190 vs 23–39; 1×256×256 720–820 vs 170–290; 1×1024×64 164–190 vs 61–114.
+ * Measured on wasm (ms, fused vs composite): 4 layers of the 1d config 0.5–0.8 vs 9.5–18;
+ * 25×64×64 56–60 vs 87–93; 4×128×128 59–60 vs 72–82; 4×256×256 500–509 vs 489;
+ * 1×64×64 7.5–8 vs 3.7–4.1; 1×256×256 450 vs 121–129; 1×1024×64 119–130 vs 59–65.
  */
 export const BJORCK_COST_MODEL = {
-  fusedNsPerUnitPerGroup: 40,
+  fusedNsPerUnitPerGroup: 30,
   composite: {
-    wasm: { perMatrixMs: 3, nsPerUnit: 14 },
-    cpu: { perMatrixMs: 3, nsPerUnit: 180 },
-    cpuBlas: { perMatrixMs: 3, nsPerUnit: 14 },
-  } as Record<string, { perMatrixMs: number; nsPerUnit: number }>,
+    wasm: { overheadMs: 3, nsPerUnit: 10 },
+    cpu: { overheadMs: 5, nsPerUnit: 180 },
+    cpuBlas: { overheadMs: 3, nsPerUnit: 15 },
+  } as Record<string, { overheadMs: number; nsPerUnit: number }>,
 };
 
 /** Largest iterate store (bytes) the fused path accepts; beyond it the composite is used. */
@@ -69,7 +70,7 @@ export function useFusedBjorck(shape: readonly number[], iters: number): boolean
   if (!comp) return true;
   const unit = r * c * c;
   const fusedMs = BJORCK_COST_MODEL.fusedNsPerUnitPerGroup * 1e-6 * groups * unit;
-  const compositeMs = B * (comp.perMatrixMs + comp.nsPerUnit * 1e-6 * unit);
+  const compositeMs = comp.overheadMs + B * comp.nsPerUnit * 1e-6 * unit;
   return fusedMs <= compositeMs;
 }
 

@@ -237,9 +237,4 @@ export { Adam, type LearningRates } from "./core/adam.ts";
  * const cfg = applyOverrides({ seed: 1 }, ["seed=2"]);
  * ```
  */
-export {
-  applyOverrides,
-  authorsSchemas,
-  loadConfigFile,
-  validateWith,
-} from "./core/config.ts";
+export { applyOverrides, authorsSchemas, loadConfigFile, validateWith } from "./core/config.ts";

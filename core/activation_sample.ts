@@ -28,9 +28,14 @@ export async function sampleActivation(
     let input = tf.tile(tf.tensor(x, [n, 1]), [1, channels]);
     if (ensemble) input = tf.tile(tf.expandDims(input, 0), [ensemble, 1, 1]);
     const out = act.forward(input);
-    return ensemble ? tf.reshape(tf.slice(out, [model, 0, 0], [1, n, channels]), [n, channels]) : out;
+    return ensemble
+      ? tf.reshape(tf.slice(out, [model, 0, 0], [1, n, channels]), [n, channels])
+      : out;
   });
   const v = await y.data();
   y.dispose();
-  return Array.from({ length: channels }, (_, c) => Float32Array.from({ length: n }, (_, i) => v[i * channels + c]));
+  return Array.from(
+    { length: channels },
+    (_, c) => Float32Array.from({ length: n }, (_, i) => v[i * channels + c]),
+  );
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import type { NamedTensorMap, Tensor, Variable } from "@tensorflow/tfjs-core";
-import type { ParamGroup, Parameter } from "./plugin.ts";
+import type { Parameter, ParamGroup } from "./plugin.ts";
 import type { TF } from "./tf.ts";
 import type { StoredTensor } from "./checkpoint.ts";
 import { adamFused, hasFusedAdam } from "./ops/adam_update.ts";

@@ -27,13 +27,17 @@ export async function loadConfigFile(file: string): Promise<Config> {
   try {
     text = await readFile(file, "utf8");
   } catch {
-    throw new UserError(`Cannot read the config as the file does not exist or is unreadable: ${file}`);
+    throw new UserError(
+      `Cannot read the config as the file does not exist or is unreadable: ${file}`,
+    );
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`Cannot read the config as ${file} is not valid JSON: ${(e as Error).message}`);
+    throw new UserError(
+      `Cannot read the config as ${file} is not valid JSON: ${(e as Error).message}`,
+    );
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new UserError(`Cannot read the config as ${file} must hold a JSON object`);

@@ -105,9 +105,7 @@ export async function buildFcNetwork(opts: {
   return {
     modules,
     parameters: () =>
-      modules.flatMap((m) =>
-        m.type === "layer" ? m.layer.parameters() : m.activation.parameters()
-      ),
+      modules.flatMap((m) => m.type === "layer" ? m.layer.parameters() : m.activation.parameters()),
     forward: (x) =>
       tf.tidy(() => {
         let h = x;
@@ -146,7 +144,11 @@ export async function buildFcNetwork(opts: {
         const bound = m.type === "layer"
           ? await m.layer.lipschitzBound()
           : await m.activation.lipschitzBound();
-        out.push({ name: m.name, kind: m.type === "layer" ? m.layer.kind : m.activation.kind, bound });
+        out.push({
+          name: m.name,
+          kind: m.type === "layer" ? m.layer.kind : m.activation.kind,
+          bound,
+        });
       }
       return out;
     },

@@ -35,8 +35,10 @@ function orthonormal(rng: Rng, rows: number, cols: number): Float32Array {
   const n = tall ? cols : rows; // short side
   // a[j] = column j (length m) of the tall m x n matrix, in float64.
   const g = Float64Array.from({ length: rows * cols }, () => rng.normal());
-  const a: Float64Array[] = Array.from({ length: n }, (_, j) =>
-    Float64Array.from({ length: m }, (_, i) => tall ? g[i * cols + j] : g[j * cols + i]));
+  const a: Float64Array[] = Array.from(
+    { length: n },
+    (_, j) => Float64Array.from({ length: m }, (_, i) => tall ? g[i * cols + j] : g[j * cols + i]),
+  );
   for (let j = 0; j < n; j++) {
     const v = a[j];
     for (let k = 0; k < j; k++) {

@@ -38,7 +38,9 @@ export function restoreParameters(
     }
     if (s.shape.join(",") !== p.variable.shape.join(",")) {
       throw new UserError(
-        `Cannot restore ${source} as ${prefix + p.name} has shape [${s.shape}], expected [${p.variable.shape}]`,
+        `Cannot restore ${source} as ${
+          prefix + p.name
+        } has shape [${s.shape}], expected [${p.variable.shape}]`,
       );
     }
     tf.tidy(() => p.variable.assign(tf.tensor(s.data, s.shape)));

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Tensor, Variable } from "@tensorflow/tfjs-core";
-import type { ParamGroup, Parameter } from "./plugin.ts";
+import type { Parameter, ParamGroup } from "./plugin.ts";
 import type { TF } from "./tf.ts";
 
 /**
@@ -27,7 +27,9 @@ export function createParameter(
 ): Parameter {
   const size = shape.reduce((a, b) => a * b, 1);
   if (values.length !== size) {
-    throw new Error(`Cannot create parameter ${name}: ${values.length} values for shape [${shape}]`);
+    throw new Error(
+      `Cannot create parameter ${name}: ${values.length} values for shape [${shape}]`,
+    );
   }
   const init = tf.tensor(values, shape, "float32");
   const variable: Variable = tf.variable(init, trainable);

@@ -215,7 +215,11 @@ export interface Experiment extends PluginBase {
    * Validate the config before anything runs (the run folder is not created yet): keys, and the
    * plugins it names against the shapes they will get. Throw `UserError`.
    */
-  validate?(config: Record<string, unknown>, file: string, registry: PluginResolver): void | Promise<void>;
+  validate?(
+    config: Record<string, unknown>,
+    file: string,
+    registry: PluginResolver,
+  ): void | Promise<void>;
   run(ctx: ExperimentContext): Promise<ExperimentResult>;
 }
 

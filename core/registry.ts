@@ -48,7 +48,9 @@ function checkPlugin(p: unknown, kind: PluginKind, source: string): Plugin {
   }
   for (const key of ["name", "version"] as const) {
     if (typeof o[key] !== "string") {
-      throw new UserError(`Cannot load plugin ${source} as its default export has no string '${key}'`);
+      throw new UserError(
+        `Cannot load plugin ${source} as its default export has no string '${key}'`,
+      );
     }
   }
   if (o.kind !== kind) {

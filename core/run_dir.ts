@@ -63,7 +63,9 @@ export async function startRunDir(
           `choose another name with --set exp_name=NAME, or overwrite it with --force`,
       );
     }
-    for (const f of Object.values(RUN_FILES)) await rm(join(dir, f), { recursive: true, force: true });
+    for (const f of Object.values(RUN_FILES)) {
+      await rm(join(dir, f), { recursive: true, force: true });
+    }
   }
   await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, RUN_FILES.config), JSON.stringify(config, null, 2) + "\n");

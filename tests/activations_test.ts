@@ -122,7 +122,9 @@ Deno.test("LS old normalisation rescales each channel to a largest slope of exac
   const n = await lsOldNormalize(tf, c, T).data();
   for (let ch = 0; ch < 2; ch++) {
     let m = 0;
-    for (let k = 0; k < K - 1; k++) m = Math.max(m, Math.abs(n[ch * K + k + 1] - n[ch * K + k]) / T);
+    for (let k = 0; k < K - 1; k++) {
+      m = Math.max(m, Math.abs(n[ch * K + k + 1] - n[ch * K + k]) / T);
+    }
     assert.ok(Math.abs(m - 1) < 1e-5);
   }
   // The plugin applies it in afterStep when lipschitz_constrained is false.
@@ -144,7 +146,12 @@ Deno.test("spline activation with relu init equals relu inside the range; identi
 
 Deno.test("prelu, groupsort and householder compute what spec §2 says", async () => {
   const p = build(prelu, { activation_type: "prelu", prelu_init: "maxmin" }, 2);
-  assert.deepEqual(Array.from(await p.forward(tf.tensor([[-2, -2], [3, 3]])).data()), [-2, 2, 3, 3]);
+  assert.deepEqual(Array.from(await p.forward(tf.tensor([[-2, -2], [3, 3]])).data()), [
+    -2,
+    2,
+    3,
+    3,
+  ]);
   const g = build(groupsort, { activation_type: "groupsort", groupsort_groupsize: 3 }, 6);
   assert.deepEqual(
     Array.from(await g.forward(tf.tensor([[3, 1, 2, -1, -5, 0]])).data()),
@@ -159,10 +166,25 @@ Deno.test("prelu, groupsort and householder compute what spec §2 says", async (
 Deno.test("configuration mistakes are user errors with the current values", () => {
   assert.throws(
     () => build(groupsort, { activation_type: "groupsort", groupsort_groupsize: 3 }, 10),
-    (e) => isUserError(e) && e.message === "Cannot build groupsort as the group size must divide the width: group size is 3, width is 10",
+    (e) =>
+      isUserError(e) &&
+      e.message ===
+        "Cannot build groupsort as the group size must divide the width: group size is 3, width is 10",
   );
-  assert.throws(() => build(householder, { activation_type: "householder" }, 5), (e) => isUserError(e) && /5/.test(e.message));
-  assert.throws(() => build(prelu, { activation_type: "prelu", prelu_init: 2 }, 4), (e) => isUserError(e) && /2/.test(e.message));
-  assert.throws(() => build(linearspline, { ...splineParams, spline_size: 2 }, 4), (e) => isUserError(e) && /spline_size/.test(e.message));
-  assert.throws(() => build(linearspline, { ...splineParams, spline_range: -1 }, 4), (e) => isUserError(e) && /spline_range/.test(e.message));
+  assert.throws(
+    () => build(householder, { activation_type: "householder" }, 5),
+    (e) => isUserError(e) && /5/.test(e.message),
+  );
+  assert.throws(
+    () => build(prelu, { activation_type: "prelu", prelu_init: 2 }, 4),
+    (e) => isUserError(e) && /2/.test(e.message),
+  );
+  assert.throws(
+    () => build(linearspline, { ...splineParams, spline_size: 2 }, 4),
+    (e) => isUserError(e) && /spline_size/.test(e.message),
+  );
+  assert.throws(
+    () => build(linearspline, { ...splineParams, spline_range: -1 }, 4),
+    (e) => isUserError(e) && /spline_range/.test(e.message),
+  );
 });

@@ -21,7 +21,14 @@ async function readJsonl(path: string) {
 }
 
 for (
-  const activation of ["relu", "absolute_value", "prelu", "groupsort", "householder", "linearspline"]
+  const activation of [
+    "relu",
+    "absolute_value",
+    "prelu",
+    "groupsort",
+    "householder",
+    "linearspline",
+  ]
 ) {
   Deno.test(`a short 1d run from the CLI works with ${activation}`, async () => {
     const dir = await Deno.makeTempDir();
@@ -66,8 +73,19 @@ Deno.test("user mistakes exit with code 2 and one line on stderr, no stack trace
     [["train", "--exp", "1d", "--config", join(dir, "missing.json")], /missing\.json/],
     [["train", "--exp", "1d", "--set", "net_params.layer_sizes=oops"], /net_params\.layer_sizes/],
     [["train", "--exp", "1d", "--set", "epochs"], /key\.path=value/],
-    [["train", "--exp", "1d", "--set", "activation_fn_params.activation_type=swish"], /known activations are/],
-    [["train", "--exp", "1d", "--set", "activation_fn_params.activation_type=groupsort", "--set", "activation_fn_params.groupsort_groupsize=3"], /group size is 3, width is 10/],
+    [
+      ["train", "--exp", "1d", "--set", "activation_fn_params.activation_type=swish"],
+      /known activations are/,
+    ],
+    [[
+      "train",
+      "--exp",
+      "1d",
+      "--set",
+      "activation_fn_params.activation_type=groupsort",
+      "--set",
+      "activation_fn_params.groupsort_groupsize=3",
+    ], /group size is 3, width is 10/],
     [["train", "--exp", "1d", "--device", "tpu"], /tpu/],
     [["train", "--bogus"], /bogus/],
     [["train", "--resume", join(dir, "nothing")], /holds no run/],
@@ -84,7 +102,16 @@ Deno.test("user mistakes exit with code 2 and one line on stderr, no stack trace
 
 Deno.test("a folder that holds a run is refused unless --force", async () => {
   const dir = await Deno.makeTempDir();
-  const args = ["train", "--exp", "1d", ...small, "--set", "training_options.epochs=0", "--set", `log_dir=${dir}`];
+  const args = [
+    "train",
+    "--exp",
+    "1d",
+    ...small,
+    "--set",
+    "training_options.epochs=0",
+    "--set",
+    `log_dir=${dir}`,
+  ];
   assert.equal((await runCli(args)).code, 0);
   const again = await runCli(args);
   assert.equal(again.code, 2);
@@ -95,14 +122,31 @@ Deno.test("a folder that holds a run is refused unless --force", async () => {
 });
 
 Deno.test("--help works on every command and plugins list names the built-ins", async () => {
-  for (const args of [["--help"], ["train", "--help"], ["plugins", "--help"], ["plugins", "list", "--help"], ["report", "--help"]]) {
+  for (
+    const args of [["--help"], ["train", "--help"], ["plugins", "--help"], [
+      "plugins",
+      "list",
+      "--help",
+    ], ["report", "--help"]]
+  ) {
     const r = await runCli(args);
     assert.equal(r.code, 0, args.join(" "));
     assert.match(r.stdout, /Usage:/);
   }
   const list = await runCli(["plugins", "list"]);
   assert.equal(list.code, 0);
-  for (const name of ["linearspline", "householder", "groupsort", "prelu", "orthonormalize", "spectral_norm", "lipschitz_linear", "1d"]) {
+  for (
+    const name of [
+      "linearspline",
+      "householder",
+      "groupsort",
+      "prelu",
+      "orthonormalize",
+      "spectral_norm",
+      "lipschitz_linear",
+      "1d",
+    ]
+  ) {
     assert.match(list.stdout, new RegExp(name));
   }
 });

@@ -33,7 +33,9 @@ for (const backend of ["cpu", "wasm"] as const) {
       const pf = projectCoefficients(tf, c, T);
       const pc = projectCoefficientsComposite(tf, c, T);
       assert.ok(maxAbsDiff(await pf.data(), await pc.data()) < 1e-5);
-      assert.ok(maxAbsDiff(await tv2(tf, pf, T).data(), await tv2Composite(tf, pc, T).data()) < 1e-3);
+      assert.ok(
+        maxAbsDiff(await tv2(tf, pf, T).data(), await tv2Composite(tf, pc, T).data()) < 1e-3,
+      );
       // Gradients of a loss that uses both: sum(w * p) + sum(tv2(p)).
       const loss = (proj: typeof projectCoefficients, reg: typeof tv2) => (x: Tensor) => {
         const p = proj(tf, x, T);
@@ -55,7 +57,9 @@ for (const backend of ["cpu", "wasm"] as const) {
         const p = projectCoefficients(tf, tf.tensor(vals, [rows, K]), T);
         return tf.sum(tf.mul(tf.tensor(w, [rows, K]), p)).dataSync()[0];
       });
-    const g = await tf.grad((x: Tensor) => tf.sum(tf.mul(tf.tensor(w, [rows, K]), projectCoefficients(tf, x, T))))(
+    const g = await tf.grad((x: Tensor) =>
+      tf.sum(tf.mul(tf.tensor(w, [rows, K]), projectCoefficients(tf, x, T)))
+    )(
       tf.tensor(raw, [rows, K]),
     ).data();
     const h = 1e-3 * T;
@@ -73,7 +77,10 @@ for (const backend of ["cpu", "wasm"] as const) {
     assert.ok(hasFusedAdam());
     const rng = new MT19937(8);
     const values = Float32Array.from({ length: 300 }, () => rng.normal());
-    const grads = Array.from({ length: 4 }, () => Float32Array.from({ length: 300 }, () => rng.normal()));
+    const grads = Array.from(
+      { length: 4 },
+      () => Float32Array.from({ length: 300 }, () => rng.normal()),
+    );
     const run = async (fused: boolean) => {
       const p = createParameter(tf, "w", "spline_coeffs", [3, 100], values);
       const opt = new Adam(tf, [p], { weights: 1, spline_coeffs: 1e-2, spline_scaling: 1 });

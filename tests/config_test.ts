@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  applyOverrides,
-  authorsSchemas,
-  loadConfigFile,
-  validateWith,
-} from "../core/config.ts";
+import { applyOverrides, authorsSchemas, loadConfigFile, validateWith } from "../core/config.ts";
 import { isUserError } from "../core/errors.ts";
 import oned from "../plugins/experiments/oned/mod.ts";
 import { createRegistry } from "../core/registry.ts";
@@ -27,7 +22,11 @@ Deno.test("the four authors' configs load unchanged and validate", async () => {
     );
     assert.equal(ours, theirs);
   }
-  await oned.validate!(await loadConfigFile(join(root, "configs/config_1d.json")), "config_1d.json", registry);
+  await oned.validate!(
+    await loadConfigFile(join(root, "configs/config_1d.json")),
+    "config_1d.json",
+    registry,
+  );
 });
 
 Deno.test("--set overrides parse JSON values, else strings, and create nested keys", () => {
@@ -49,7 +48,10 @@ Deno.test("--set overrides parse JSON values, else strings, and create nested ke
 
 Deno.test("bad overrides are user errors naming the argument", () => {
   for (const bad of ["epochs", "=3", "a..b=1"]) {
-    assert.throws(() => applyOverrides({}, [bad]), (e) => isUserError(e) && e.message.includes(bad));
+    assert.throws(
+      () => applyOverrides({}, [bad]),
+      (e) => isUserError(e) && e.message.includes(bad),
+    );
   }
   assert.throws(
     () => applyOverrides({ exp_name: "x" }, ["exp_name.sub=1"]),
@@ -59,7 +61,7 @@ Deno.test("bad overrides are user errors naming the argument", () => {
 
 Deno.test("validation errors name the file, the key, the expectation and the value", async () => {
   const cfg = await loadConfigFile(join(root, "configs/config_1d.json"));
-  const bad = applyOverrides(cfg, ["net_params.layer_sizes=[1,\"ten\",1]"]);
+  const bad = applyOverrides(cfg, ['net_params.layer_sizes=[1,"ten",1]']);
   await assert.rejects(async () => await oned.validate!(bad, "my.json", registry), (e) => {
     assert.ok(isUserError(e));
     assert.match(e.message, /my\.json/);
@@ -75,17 +77,32 @@ Deno.test("validation errors name the file, the key, the expectation and the val
     (e) => isUserError(e) && /dataset\.function_type/.test(e.message) && /missing/.test(e.message),
   );
   const f4 = applyOverrides(cfg, ["dataset.function_type=f4"]);
-  await assert.rejects(async () => await oned.validate!(f4, "c.json", registry), (e) => isUserError(e) && /f4/.test(e.message));
+  await assert.rejects(
+    async () => await oned.validate!(f4, "c.json", registry),
+    (e) => isUserError(e) && /f4/.test(e.message),
+  );
   const bigBatch = applyOverrides(cfg, ["training_options.batch_size=5000"]);
-  await assert.rejects(async () => await oned.validate!(bigBatch, "c.json", registry), (e) => isUserError(e) && /batch_size/.test(e.message));
+  await assert.rejects(
+    async () => await oned.validate!(bigBatch, "c.json", registry),
+    (e) => isUserError(e) && /batch_size/.test(e.message),
+  );
 });
 
 Deno.test("unreadable and malformed config files are user errors", async () => {
   const dir = await Deno.makeTempDir();
-  await assert.rejects(loadConfigFile(join(dir, "nope.json")), (e) => isUserError(e) && e.message.includes("nope.json"));
+  await assert.rejects(
+    loadConfigFile(join(dir, "nope.json")),
+    (e) => isUserError(e) && e.message.includes("nope.json"),
+  );
   await Deno.writeTextFile(join(dir, "bad.json"), "{ not json");
-  await assert.rejects(loadConfigFile(join(dir, "bad.json")), (e) => isUserError(e) && /not valid JSON/.test(e.message));
+  await assert.rejects(
+    loadConfigFile(join(dir, "bad.json")),
+    (e) => isUserError(e) && /not valid JSON/.test(e.message),
+  );
   await Deno.writeTextFile(join(dir, "arr.json"), "[1,2]");
-  await assert.rejects(loadConfigFile(join(dir, "arr.json")), (e) => isUserError(e) && /object/.test(e.message));
+  await assert.rejects(
+    loadConfigFile(join(dir, "arr.json")),
+    (e) => isUserError(e) && /object/.test(e.message),
+  );
   await Deno.remove(dir, { recursive: true });
 });

@@ -32,7 +32,14 @@ export interface CliResult {
 export async function runCli(args: string[], cwd?: string): Promise<CliResult> {
   const main = new URL("../cli/main.ts", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", new URL("../deno.json", import.meta.url).pathname, main, ...args],
+    args: [
+      "run",
+      "-A",
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
+      main,
+      ...args,
+    ],
     cwd: cwd ?? new URL("..", import.meta.url).pathname,
     stdout: "piped",
     stderr: "piped",

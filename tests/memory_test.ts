@@ -3,7 +3,7 @@ import { tf, useBackend } from "./helpers.ts";
 import { createRegistry } from "../core/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
-import { loadConfigFile, applyOverrides } from "../core/config.ts";
+import { applyOverrides, loadConfigFile } from "../core/config.ts";
 import { silentProgress } from "../core/output/progress.ts";
 import type { ExperimentContext } from "../core/plugin.ts";
 

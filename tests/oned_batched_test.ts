@@ -31,15 +31,33 @@ for (const activation_type of ["linearspline", "groupsort", "householder", "prel
   Deno.test(`the batched 25-model step equals 25 separate steps (${activation_type})`, async () => {
     const M = 25, B = 10;
     const params = { ...act, activation_type, groupsort_groupsize: 5 };
-    const batched = await buildFcNetwork({ tf, registry, rng: new MT19937(5), net, activation: params, ensemble: M });
+    const batched = await buildFcNetwork({
+      tf,
+      registry,
+      rng: new MT19937(5),
+      net,
+      activation: params,
+      ensemble: M,
+    });
     // Perturb the spline coefficients so that every model differs everywhere.
     const rng = new MT19937(9);
     for (const p of batched.parameters()) {
-      p.variable.assign(tf.add(p.variable, tf.mul(tf.randomNormal(p.variable.shape, 0, 1, "float32", rng.int(1e6)), 0.01)));
+      p.variable.assign(
+        tf.add(
+          p.variable,
+          tf.mul(tf.randomNormal(p.variable.shape, 0, 1, "float32", rng.int(1e6)), 0.01),
+        ),
+      );
     }
     const singles = [];
     for (let m = 0; m < M; m++) {
-      const s = await buildFcNetwork({ tf, registry, rng: new MT19937(1), net, activation: params });
+      const s = await buildFcNetwork({
+        tf,
+        registry,
+        rng: new MT19937(1),
+        net,
+        activation: params,
+      });
       batched.parameters().forEach((bp, i) => {
         const sp = s.parameters()[i];
         const slice = tf.reshape(tf.gather(bp.variable, m), sp.variable.shape);
@@ -49,12 +67,19 @@ for (const activation_type of ["linearspline", "groupsort", "householder", "prel
     }
     const xs = Float32Array.from({ length: M * B }, () => 2 * rng.random() - 1);
     const ys = xs.map((x) => Math.abs(x) - 0.5);
-    const loss = (n: typeof batched, x: ReturnType<typeof tf.tensor>, y: ReturnType<typeof tf.tensor>) => () =>
-      tf.add(tf.div(tf.sum(tf.square(tf.sub(n.forward(x), y))), B), tf.mul(n.regularization(), params.lmbda!)) as ReturnType<typeof tf.scalar>;
+    const loss =
+      (n: typeof batched, x: ReturnType<typeof tf.tensor>, y: ReturnType<typeof tf.tensor>) => () =>
+        tf.add(
+          tf.div(tf.sum(tf.square(tf.sub(n.forward(x), y))), B),
+          tf.mul(n.regularization(), params.lmbda!),
+        ) as ReturnType<typeof tf.scalar>;
 
     const optB = new Adam(tf, batched.parameters(), lr);
     for (let step = 0; step < 3; step++) {
-      const { grads } = tf.variableGrads(loss(batched, tf.tensor(xs, [M, B, 1]), tf.tensor(ys, [M, B, 1])), optB.variables());
+      const { grads } = tf.variableGrads(
+        loss(batched, tf.tensor(xs, [M, B, 1]), tf.tensor(ys, [M, B, 1])),
+        optB.variables(),
+      );
       optB.apply(grads);
     }
     for (let m = 0; m < M; m++) {

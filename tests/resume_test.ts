@@ -61,7 +61,11 @@ Deno.test("a run interrupted with SIGINT and resumed ends exactly like an uninte
   assert.equal(b.meta.completed, true);
   assert.deepEqual(Object.keys(b.tensors).sort(), Object.keys(a.tensors).sort());
   for (const [name, t] of Object.entries(a.tensors)) {
-    assert.deepEqual(Array.from(b.tensors[name].data), Array.from(t.data), `tensor ${name} differs`);
+    assert.deepEqual(
+      Array.from(b.tensors[name].data),
+      Array.from(t.data),
+      `tensor ${name} differs`,
+    );
   }
   // The metrics file has every epoch exactly once, equal to the uninterrupted run's.
   const rows = (p: string) => Deno.readTextFileSync(p).trim().split("\n").map((l) => JSON.parse(l));

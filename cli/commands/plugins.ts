@@ -22,7 +22,9 @@ export function pluginsCommand(registry: Registry) {
         }
       }
       console.log(formatTable(rows));
-      console.log("Any other name in a config is loaded as a module path (e.g. ./my_activation.ts).");
+      console.log(
+        "Any other name in a config is loaded as a module path (e.g. ./my_activation.ts).",
+      );
     });
   return cmd;
 }

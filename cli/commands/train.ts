@@ -40,7 +40,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function resolveConfigPath(exp: string, given: string | undefined, fallback: string): string {
+function resolveConfigPath(given: string | undefined, fallback: string): string {
   if (given) return given;
   const local = join("configs", fallback);
   return existsSync(local) ? local : join(CONFIG_DIR, fallback);
@@ -49,7 +49,9 @@ function resolveConfigPath(exp: string, given: string | undefined, fallback: str
 /** Build the `train` command. */
 export function trainCommand(registry: Registry) {
   return new Command("train")
-    .description("train a model of one experiment from a config (the authors' JSON files load unchanged)")
+    .description(
+      "train a model of one experiment from a config (the authors' JSON files load unchanged)",
+    )
     .option("-e, --exp <name>", "experiment: 1d, or a plugin name or module path")
     .option("-c, --config <file>", "config file (default: configs/config_<exp>.json)")
     .addOption(
@@ -58,7 +60,12 @@ export function trainCommand(registry: Registry) {
         "where to compute: auto (default; a resumed run keeps its device) picks WebGPU on a real GPU, else the fastest CPU route",
       ).choices(DEVICE_CHOICES),
     )
-    .option("-s, --set <key=value>", "override a config key, e.g. training_options.epochs=10 (repeatable)", collect, [] as string[])
+    .option(
+      "-s, --set <key=value>",
+      "override a config key, e.g. training_options.epochs=10 (repeatable)",
+      collect,
+      [] as string[],
+    )
     .option("-r, --resume <run_dir>", "continue an interrupted run from its folder")
     .option("-f, --force", "overwrite a run folder that already holds a run", false)
     .option("-q, --quiet", "no progress bars", false)
@@ -71,50 +78,79 @@ export function trainCommand(registry: Registry) {
       if (opts.resume) {
         file = join(opts.resume, RUN_FILES.config);
         config = await readRunConfig(opts.resume);
-        const info = JSON.parse(await Deno.readTextFile(join(opts.resume, "run.json")).catch(() => "{}")) as Partial<RunInfo>;
+        const info = JSON.parse(
+          await Deno.readTextFile(join(opts.resume, "run.json")).catch(() => "{}"),
+        ) as Partial<RunInfo>;
         if (expName && info.experiment && expName !== info.experiment) {
-          throw new UserError(`Cannot resume ${opts.resume} as --exp ${expName}: it is a ${info.experiment} run`);
+          throw new UserError(
+            `Cannot resume ${opts.resume} as --exp ${expName}: it is a ${info.experiment} run`,
+          );
         }
         expName ??= info.experiment;
         // Same numbers as an uninterrupted run need the same backend.
         if (!opts.device && info.device) device = info.device as DeviceChoice;
         resumeFrom = join(opts.resume, RUN_FILES.checkpoint);
         if (!existsSync(resumeFrom)) {
-          throw new UserError(`Cannot resume ${opts.resume} as it has no checkpoint yet: ${resumeFrom} does not exist; start it again with --force`);
+          throw new UserError(
+            `Cannot resume ${opts.resume} as it has no checkpoint yet: ${resumeFrom} does not exist; start it again with --force`,
+          );
         }
       } else {
-        if (!expName) throw new UserError("Cannot train without an experiment: give --exp NAME (e.g. --exp 1d)");
+        if (!expName) {
+          throw new UserError(
+            "Cannot train without an experiment: give --exp NAME (e.g. --exp 1d)",
+          );
+        }
         const experiment = await registry.experiment(expName);
-        file = resolveConfigPath(expName, opts.config, experiment.defaultConfig);
+        file = resolveConfigPath(opts.config, experiment.defaultConfig);
         config = await loadConfigFile(file);
       }
-      if (!expName) throw new UserError(`Cannot resume ${opts.resume} as its run.json does not name the experiment: give --exp`);
+      if (!expName) {
+        throw new UserError(
+          `Cannot resume ${opts.resume} as its run.json does not name the experiment: give --exp`,
+        );
+      }
       const experiment = await registry.experiment(expName);
       config = applyOverrides(config, opts.set);
       validateWith(commonSchema, config, file);
       await experiment.validate?.(config, file, registry);
 
       const backend = await initBackend(device);
-      console.log(`lipspline ${VERSION} · experiment ${experiment.name} · device ${backend.description}`);
+      console.log(
+        `lipspline ${VERSION} · experiment ${experiment.name} · device ${backend.description}`,
+      );
 
       let runDir: string;
       if (opts.resume) {
         runDir = opts.resume;
         const ck = await readCheckpoint(resumeFrom!);
         if (ck.meta.completed) {
-          throw new UserError(`Cannot resume ${runDir} as its run is complete (epoch ${ck.meta.epoch}); start a new one with another exp_name`);
+          throw new UserError(
+            `Cannot resume ${runDir} as its run is complete (epoch ${ck.meta.epoch}); start a new one with another exp_name`,
+          );
         }
         await truncateMetrics(runDir, Number(ck.meta.epoch));
-        await writeFileAtomic(join(runDir, RUN_FILES.config), JSON.stringify(config, null, 2) + "\n");
+        await writeFileAtomic(
+          join(runDir, RUN_FILES.config),
+          JSON.stringify(config, null, 2) + "\n",
+        );
         console.log(`resuming ${runDir} after epoch ${ck.meta.epoch}`);
       } else {
         runDir = await startRunDir(config, { force: opts.force });
       }
-      const info: RunInfo = { experiment: experiment.name, device: backend.name, lipspline: VERSION, started: new Date().toISOString() };
+      const info: RunInfo = {
+        experiment: experiment.name,
+        device: backend.name,
+        lipspline: VERSION,
+        started: new Date().toISOString(),
+      };
       await writeFileAtomic(join(runDir, "run.json"), JSON.stringify(info, null, 2) + "\n");
 
       const tty = Deno.stdout.isTerminal() && !opts.quiet;
-      const progress = createProgress({ tty, write: (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)) });
+      const progress = createProgress({
+        tty,
+        write: (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)),
+      });
       const tb = new TensorBoardWriter(join(runDir, RUN_FILES.tensorboard));
       const tags = experiment.tensorboardTags ?? {};
       const controller = new AbortController();
@@ -122,7 +158,9 @@ export function trainCommand(registry: Registry) {
       const onSigint = () => {
         interrupts++;
         if (interrupts > 1) Deno.exit(130);
-        console.error("\ninterrupt: finishing the current epoch and saving a checkpoint (Ctrl-C again to quit now)");
+        console.error(
+          "\ninterrupt: finishing the current epoch and saving a checkpoint (Ctrl-C again to quit now)",
+        );
         controller.abort();
       };
       Deno.addSignalListener("SIGINT", onSigint);
@@ -147,10 +185,14 @@ export function trainCommand(registry: Registry) {
       };
       try {
         const result = await experiment.run(ctx);
-        console.log(formatTable(Object.entries(result.metrics).map(([metric, value]) => ({
-          metric,
-          value: typeof value === "number" && !Number.isInteger(value) ? value.toExponential(4) : value,
-        }))));
+        console.log(formatTable(
+          Object.entries(result.metrics).map(([metric, value]) => ({
+            metric,
+            value: typeof value === "number" && !Number.isInteger(value)
+              ? value.toExponential(4)
+              : value,
+          })),
+        ));
         for (const line of result.summary) console.log(line);
         console.log(`run folder: ${runDir}`);
       } finally {

@@ -33,7 +33,13 @@ export function hasFusedKernel(name: string): boolean {
  * Forward of the projection on rows of length K (spec §3): `d_k = clamp(c[k+1]-c[k], -T, T)`,
  * `p_0 = 0`, `p_{k+1} = p_k + d_k`, `p += mean(c) - mean(p)`.
  */
-export function projectRows(c: Float32Array, rows: number, K: number, T: number, out: Float32Array): void {
+export function projectRows(
+  c: Float32Array,
+  rows: number,
+  K: number,
+  T: number,
+  out: Float32Array,
+): void {
   for (let r = 0; r < rows; r++) {
     const o = r * K;
     let q = 0, sq = 0, sc = c[o];
@@ -82,7 +88,13 @@ export function projectRowsGrad(
 }
 
 /** TV(2) of each row (spec §3): `sum_k |p[k+2] - 2 p[k+1] + p[k]| / T`. */
-export function tv2Rows(p: Float32Array, rows: number, K: number, T: number, out: Float32Array): void {
+export function tv2Rows(
+  p: Float32Array,
+  rows: number,
+  K: number,
+  T: number,
+  out: Float32Array,
+): void {
   for (let r = 0; r < rows; r++) {
     const o = r * K;
     let s = 0;

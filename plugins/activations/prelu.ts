@@ -13,7 +13,9 @@ import { UserError } from "../../core/errors.ts";
 
 function initialSlopes(params: ActivationParams, channels: number): Float32Array {
   const init = params.prelu_init ?? -1;
-  if (init === "maxmin") return Float32Array.from({ length: channels }, (_, c) => c % 2 === 0 ? 1 : -1);
+  if (init === "maxmin") {
+    return Float32Array.from({ length: channels }, (_, c) => c % 2 === 0 ? 1 : -1);
+  }
   if (typeof init !== "number" || init < -1 || init > 1) {
     throw new UserError(
       `Cannot build prelu as prelu_init must be a number in [-1, 1] or "maxmin": prelu_init is ${
@@ -46,7 +48,8 @@ const prelu: Activation = {
       kind: "prelu",
       parameters: () => [a],
       // relu(x) - a relu(-x) equals x for x >= 0 and a x otherwise (spec §2).
-      forward: (x: Tensor) => tf.tidy(() => tf.sub(tf.relu(x), tf.mul(clipped(), tf.relu(tf.neg(x))))),
+      forward: (x: Tensor) =>
+        tf.tidy(() => tf.sub(tf.relu(x), tf.mul(clipped(), tf.relu(tf.neg(x))))),
       async lipschitzBound() {
         // 1 by construction: the slopes are 1 and clip(a_c, -1, 1); computed per model anyway.
         const v = tf.tidy(() => {

@@ -16,10 +16,12 @@ const spectralNormProjection: Projection = {
   create({ tf }, options) {
     const iters = (options.powerIter as number | undefined) ?? 30;
     // Identity forward, zero gradient: the power-iteration vectors are constants in backprop.
-    const stopGradient = tf.customGrad(((x: Tensor) => ({
-      value: tf.clone(x),
-      gradFunc: (dy: Tensor) => tf.zerosLike(dy),
-    })) as never);
+    const stopGradient = tf.customGrad(
+      ((x: Tensor) => ({
+        value: tf.clone(x),
+        gradFunc: (dy: Tensor) => tf.zerosLike(dy),
+      })) as never,
+    );
     const project = (w: Tensor): Tensor =>
       tf.tidy(() => {
         const batched = w.rank === 3 ? w : tf.expandDims(w, 0);

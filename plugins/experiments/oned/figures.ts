@@ -9,7 +9,12 @@ import { join } from "node:path";
 import type { ExperimentContext } from "../../../core/plugin.ts";
 import type { Network } from "../../../core/fc_network.ts";
 import type { Target1d } from "./targets.ts";
-import { activationFigure, curvesFigure, fitFigure, writeFigure } from "../../../core/output/figures.ts";
+import {
+  activationFigure,
+  curvesFigure,
+  fitFigure,
+  writeFigure,
+} from "../../../core/output/figures.ts";
 import { readMetrics, RUN_FILES } from "../../../core/run_dir.ts";
 
 /** Write the figures; `order` lists the models from best to worst test MSE. */

@@ -99,7 +99,9 @@ async function testMse(
 ): Promise<Float32Array> {
   const { tf } = ctx;
   const n = testY.shape[1]!;
-  const mse = tf.tidy(() => tf.div(tf.sum(tf.square(tf.sub(net.forward(testX), testY)), [1, 2]), n));
+  const mse = tf.tidy(() =>
+    tf.div(tf.sum(tf.square(tf.sub(net.forward(testX), testY)), [1, 2]), n)
+  );
   const v = new Float32Array(await mse.data());
   mse.dispose();
   return v;

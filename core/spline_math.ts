@@ -11,7 +11,9 @@ import { UserError } from "./errors.ts";
 import {
   hasFusedKernel,
   PROJECT_KERNEL,
+  PROJECT_TV2_KERNEL,
   projectFused,
+  projectTv2Fused,
   TV2_KERNEL,
   tv2Fused,
 } from "./ops/spline_coefficients.ts";
@@ -141,6 +143,16 @@ export function lsOldNormalize(tf: TF, c: Tensor, T: number): Tensor {
     const m = tf.maximum(tf.max(d, 1, true), 1e-12);
     return tf.reshape(tf.div(tf.mul(c2, T), m), c.shape);
   });
+}
+
+/**
+ * The projected coefficients and their TV(2) per row, `[p, tv2]` (spec §3): one fused kernel
+ * where the backend has it, else {@linkcode projectCoefficients} then {@linkcode tv2}.
+ */
+export function projectWithTv2(tf: TF, c: Tensor, T: number): [Tensor, Tensor] {
+  if (hasFusedKernel(PROJECT_TV2_KERNEL)) return projectTv2Fused(c, T);
+  const p = projectCoefficients(tf, c, T);
+  return [p, tv2(tf, p, T)];
 }
 
 /** Largest |slope| of each row of `p` (`[..., K]` → `[...]`): the row's Lipschitz constant. */

@@ -253,6 +253,10 @@ const PARITY_CASES: Array<[number, number, number, SplineGrid]> = [
   [1, 150, 9, { size: 6, range: 0.3 }],
   [2, 120, 70, { size: 21, range: 0.15 }],
   [3, 90, 5, { size: 101, range: 2 }],
+  // The 1d experiment's shape: 25 models, batch 10 (the kernels' direct path, N <= 2K) ...
+  [25, 10, 10, { size: 101, range: 0.5 }],
+  // ... and a case on the tabulated path (N > 2K) with even K.
+  [1, 400, 3, { size: 40, range: 0.5 }],
 ];
 
 /** Reference results (stock ops on cpu) for every parity case, computed once. */

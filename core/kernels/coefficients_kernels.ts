@@ -11,8 +11,11 @@ import {
   type CoefficientAttrs,
   PROJECT_GRAD_KERNEL,
   PROJECT_KERNEL,
+  PROJECT_TV2_GRAD_KERNEL,
+  PROJECT_TV2_KERNEL,
   projectRows,
   projectRowsGrad,
+  projectTv2RowsGrad,
   registerCoefficientGradients,
   TV2_GRAD_KERNEL,
   TV2_KERNEL,
@@ -28,7 +31,7 @@ function dims(t: TensorInfo): { rows: number; K: number } {
 
 const stepOf = (attrs: NamedAttrMap | undefined) => (attrs as unknown as CoefficientAttrs).step;
 
-/** Register the four kernels on `backendName`, reaching memory through `io`. */
+/** Register the kernels on `backendName`, reaching memory through `io`. */
 export function registerCoefficientKernels(backendName: string, io: BackendIO): void {
   registerCoefficientGradients();
   // Outputs are computed into JS arrays first: allocating a wasm output may move the heap.
@@ -45,6 +48,34 @@ export function registerCoefficientKernels(backendName: string, io: BackendIO): 
       const { rows, K } = dims(c);
       const out = new Float32Array(rows * K);
       projectRowsGrad(io.read(backend, c), io.read(backend, dy), rows, K, stepOf(attrs), out);
+      return io.write(backend, c.shape.slice(), (dst) => dst.set(out));
+    }],
+    [PROJECT_TV2_KERNEL, ({ inputs, backend, attrs }) => {
+      const c = (inputs as unknown as { c: TensorInfo }).c;
+      const { rows, K } = dims(c);
+      const T = stepOf(attrs);
+      const p = new Float32Array(rows * K);
+      const tv = new Float32Array(rows);
+      projectRows(io.read(backend, c), rows, K, T, p);
+      tv2Rows(p, rows, K, T, tv);
+      return [
+        io.write(backend, c.shape.slice(), (dst) => dst.set(p)),
+        io.write(backend, c.shape.slice(0, -1), (dst) => dst.set(tv)),
+      ];
+    }],
+    [PROJECT_TV2_GRAD_KERNEL, ({ inputs, backend, attrs }) => {
+      const { c, dp, dtv } = inputs as unknown as Record<"c" | "dp" | "dtv", TensorInfo>;
+      const { rows, K } = dims(c);
+      const out = new Float32Array(rows * K);
+      projectTv2RowsGrad(
+        io.read(backend, c),
+        io.read(backend, dp),
+        io.read(backend, dtv),
+        rows,
+        K,
+        stepOf(attrs),
+        out,
+      );
       return io.write(backend, c.shape.slice(), (dst) => dst.set(out));
     }],
     [TV2_KERNEL, ({ inputs, backend, attrs }) => {

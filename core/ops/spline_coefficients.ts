@@ -18,6 +18,10 @@ export const PROJECT_GRAD_KERNEL = "LipsplineSplineProjectGrad";
 export const TV2_KERNEL = "LipsplineTV2";
 /** Gradient kernel of {@linkcode TV2_KERNEL}. */
 export const TV2_GRAD_KERNEL = "LipsplineTV2Grad";
+/** Projection and TV(2) in one kernel: outputs `[p, tv2]` (what a training step needs). */
+export const PROJECT_TV2_KERNEL = "LipsplineSplineProjectTV2";
+/** Gradient kernel of {@linkcode PROJECT_TV2_KERNEL}: `dc` from `dp` and `dtv2`. */
+export const PROJECT_TV2_GRAD_KERNEL = "LipsplineSplineProjectTV2Grad";
 
 /** Attributes of both ops: the grid step `T`. */
 export interface CoefficientAttrs {
@@ -126,6 +130,27 @@ export function tv2RowsGrad(
   }
 }
 
+/**
+ * Gradient of projection followed by TV(2) with upstream `dp` (on `p`) and `dtv` (per row):
+ * recompute `p`, add the TV(2) gradient to `dp`, then apply {@linkcode projectRowsGrad}.
+ */
+export function projectTv2RowsGrad(
+  c: Float32Array,
+  dp: Float32Array,
+  dtv: Float32Array,
+  rows: number,
+  K: number,
+  T: number,
+  dc: Float32Array,
+): void {
+  const p = new Float32Array(rows * K);
+  projectRows(c, rows, K, T, p);
+  const g = new Float32Array(rows * K);
+  tv2RowsGrad(p, dtv, rows, K, T, g);
+  for (let i = 0; i < g.length; i++) g[i] += dp[i];
+  projectRowsGrad(c, g, rows, K, T, dc);
+}
+
 let gradientsRegistered = false;
 
 /** Register the gradients of both ops (backend-independent; idempotent). */
@@ -143,6 +168,21 @@ export function registerCoefficientGradients(): void {
           attrs as NamedAttrMap,
         ) as Tensor,
     }),
+  });
+  tf.registerGradient({
+    kernelName: PROJECT_TV2_KERNEL,
+    inputsToSave: ["c"],
+    gradFunc: (dys, saved, attrs) => {
+      const [dp, dtv] = dys as Tensor[];
+      return {
+        c: () =>
+          tf.engine().runKernel(
+            PROJECT_TV2_GRAD_KERNEL,
+            { c: saved[0], dp, dtv },
+            attrs as NamedAttrMap,
+          ) as Tensor,
+      };
+    },
   });
   tf.registerGradient({
     kernelName: TV2_KERNEL,
@@ -168,4 +208,14 @@ export function projectFused(c: Tensor, T: number): Tensor {
 export function tv2Fused(p: Tensor, T: number): Tensor {
   const attrs: CoefficientAttrs = { step: T };
   return tf.engine().runKernel(TV2_KERNEL, { p }, attrs as unknown as NamedAttrMap) as Tensor;
+}
+
+/** Run the fused projection + TV(2) on `c` (`[..., K]`): `[p, tv2]` with `tv2` of shape `[...]`. */
+export function projectTv2Fused(c: Tensor, T: number): [Tensor, Tensor] {
+  const attrs: CoefficientAttrs = { step: T };
+  return tf.engine().runKernel(
+    PROJECT_TV2_KERNEL,
+    { c },
+    attrs as unknown as NamedAttrMap,
+  ) as unknown as [Tensor, Tensor];
 }

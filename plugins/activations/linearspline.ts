@@ -18,6 +18,7 @@ import {
   lsOldNormalize,
   maxSlope,
   projectCoefficients,
+  projectWithTv2,
   type SplineInit,
   tv2,
 } from "../../core/spline_math.ts";
@@ -119,8 +120,12 @@ const linearspline: Activation = {
       regularization: (): Scalar => tf.tidy(() => tf.sum(tv2(tf, projected(), T)) as Scalar),
       forwardWithRegularization: (x: Tensor) =>
         tf.tidy(() => {
-          const p = projected();
-          return { y: evaluate(x, p), regularization: tf.sum(tv2(tf, p, T)) as Scalar };
+          if (!s.constrained) {
+            const c = coef.variable;
+            return { y: evaluate(x, c), regularization: tf.sum(tv2(tf, c, T)) as Scalar };
+          }
+          const [p, tv] = projectWithTv2(tf, coef.variable, T);
+          return { y: evaluate(x, p), regularization: tf.sum(tv) as Scalar };
         }),
       afterStep() {
         // "LS old" mode (spec §3): rescale raw coefficients after every optimiser step.

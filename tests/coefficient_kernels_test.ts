@@ -5,10 +5,16 @@ import {
   gridStep,
   projectCoefficients,
   projectCoefficientsComposite,
+  projectWithTv2,
   tv2,
   tv2Composite,
 } from "../core/spline_math.ts";
-import { hasFusedKernel, PROJECT_KERNEL, TV2_KERNEL } from "../core/ops/spline_coefficients.ts";
+import {
+  hasFusedKernel,
+  PROJECT_KERNEL,
+  PROJECT_TV2_KERNEL,
+  TV2_KERNEL,
+} from "../core/ops/spline_coefficients.ts";
 import { Adam } from "../core/adam.ts";
 import { hasFusedAdam } from "../core/ops/adam_update.ts";
 import { createParameter } from "../core/params.ts";
@@ -45,6 +51,35 @@ for (const backend of ["cpu", "wasm"] as const) {
       const gc = await tf.grad(loss(projectCoefficientsComposite, tv2Composite))(c).data();
       assert.ok(maxAbsDiff(gf, gc) < 1e-3, `rows ${rows} K ${K}: ${maxAbsDiff(gf, gc)}`);
     }
+  });
+
+  Deno.test(`fused projection+TV2 matches projection then TV2, values and gradients (${backend})`, async () => {
+    await useBackend(backend);
+    assert.ok(hasFusedKernel(PROJECT_TV2_KERNEL));
+    const rows = 30, K = 51, T = gridStep(0.1, K);
+    const c = tf.tensor(rawCoefficients(rows, K, T, 7), [rows, K]);
+    const w = tf.tensor(rawCoefficients(rows, K, 1, 8), [rows, K]);
+    const [p, tv] = projectWithTv2(tf, c, T);
+    const pc = projectCoefficientsComposite(tf, c, T);
+    assert.ok(maxAbsDiff(await p.data(), await pc.data()) < 1e-5);
+    assert.ok(maxAbsDiff(await tv.data(), await tv2Composite(tf, pc, T).data()) < 1e-3);
+    const lossFused = (x: Tensor) => {
+      const [q, t] = projectWithTv2(tf, x, T);
+      return tf.add(tf.sum(tf.mul(w, q)), tf.mul(tf.sum(t), 0.3));
+    };
+    const lossComposite = (x: Tensor) => {
+      const q = projectCoefficientsComposite(tf, x, T);
+      return tf.add(tf.sum(tf.mul(w, q)), tf.mul(tf.sum(tv2Composite(tf, q, T)), 0.3));
+    };
+    const gf = await tf.grad(lossFused)(c).data();
+    const gc = await tf.grad(lossComposite)(c).data();
+    assert.ok(maxAbsDiff(gf, gc) < 1e-3, `${maxAbsDiff(gf, gc)}`);
+    // Only the TV2 output used: the gradient through p is zero-filled by TF.js.
+    const gt = await tf.grad((x: Tensor) => tf.sum(projectWithTv2(tf, x, T)[1]))(c).data();
+    const gtc = await tf.grad((x: Tensor) =>
+      tf.sum(tv2Composite(tf, projectCoefficientsComposite(tf, x, T), T))
+    )(c).data();
+    assert.ok(maxAbsDiff(gt, gtc) < 1e-3);
   });
 
   Deno.test(`fused projection gradient matches central finite differences (${backend})`, async () => {

@@ -6,7 +6,7 @@
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
 import { ADAM_KERNEL, type AdamAttrs, adamLoop } from "../ops/adam_update.ts";
-import type { BackendIO } from "./bjorck_cpu.ts";
+import type { BackendIO } from "./backend_io.ts";
 
 /** Register `LipsplineAdam` on `backendName`, reaching memory through `io`. */
 export function registerAdamKernel(backendName: string, io: BackendIO): void {

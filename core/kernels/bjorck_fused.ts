@@ -20,6 +20,7 @@
  */
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
+import type { BackendIO } from "./backend_io.ts";
 import { BJORCK_GRAD_KERNEL, BJORCK_KERNEL, registerBjorckGradient } from "../ops/bjorck.ts";
 import { BJORCK_WASM_BASE64 } from "./native/bjorck_wasm_bin.ts";
 
@@ -296,14 +297,6 @@ function attrsOf(attrs: NamedAttrMap | undefined): BjorckAttrs {
 /** Whether a gradient tape is recording (the forward then keeps its iterates). */
 function tapeRecording(): boolean {
   return tf.engine().state.gradientDepth > 0;
-}
-
-/** How a backend exposes tensor memory to the fused kernels. */
-export interface BackendIO {
-  /** A float32 view of a tensor's values (valid until the backend allocates again). */
-  read(backend: unknown, t: TensorInfo): Float32Array;
-  /** Allocate a float32 tensor of `shape` and let `fill` write its values. */
-  write(backend: unknown, shape: number[], fill: (dst: Float32Array) => void): TensorInfo;
 }
 
 /** The two kernel configs (`LipsplineBjorck`, `LipsplineBjorckGrad`) for one backend. */

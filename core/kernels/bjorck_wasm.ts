@@ -7,25 +7,8 @@
  *
  * @module
  */
-import type { TensorInfo } from "@tensorflow/tfjs-core";
-import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { type BackendIO, registerBjorckKernels } from "./bjorck_fused.ts";
-
-/** Heap access on the `wasm` backend. */
-export const wasmIO: BackendIO = {
-  read(backend: unknown, t: TensorInfo): Float32Array {
-    if (t.dtype !== "float32") {
-      throw new Error(`Cannot run the Björck kernel as the input is not float32: ${t.dtype}`);
-    }
-    return (backend as BackendWasm).typedArrayFromHeap(t) as Float32Array;
-  },
-  write(backend: unknown, shape: number[], fill: (dst: Float32Array) => void): TensorInfo {
-    const be = backend as BackendWasm;
-    const out = be.makeOutput(shape, "float32");
-    fill(be.typedArrayFromHeap(out) as Float32Array);
-    return out;
-  },
-};
+import { registerBjorckKernels } from "./bjorck_fused.ts";
+import { wasmIO } from "./backend_io.ts";
 
 /** Register the fused Björck kernels on the `wasm` backend. */
 export function register(): void {

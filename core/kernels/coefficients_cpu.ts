@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { cpuIO } from "./bjorck_cpu.ts";
+import { cpuIO } from "./backend_io.ts";
 import { registerCoefficientKernels } from "./coefficients_kernels.ts";
 import { registerAdamKernel } from "./adam_kernels.ts";
 

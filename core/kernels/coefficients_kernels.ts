@@ -22,7 +22,7 @@ import {
   tv2Rows,
   tv2RowsGrad,
 } from "../ops/spline_coefficients.ts";
-import type { BackendIO } from "./bjorck_cpu.ts";
+import type { BackendIO } from "./backend_io.ts";
 
 function dims(t: TensorInfo): { rows: number; K: number } {
   const K = t.shape[t.shape.length - 1];

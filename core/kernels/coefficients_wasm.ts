@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { wasmIO } from "./bjorck_wasm.ts";
+import { wasmIO } from "./backend_io.ts";
 import { registerCoefficientKernels } from "./coefficients_kernels.ts";
 import { registerAdamKernel } from "./adam_kernels.ts";
 

@@ -47,6 +47,18 @@ function channelFactors(av: Float32Array, invT: number): { sa: Float64Array; ia:
 const INT_SAFE = 1e9;
 
 /**
+ * The segment of knot coordinate `w`: `floor(w)` clamped to `[0, jm]` (the spec's clamp of `u`),
+ * branch-free on integers (`w | 0` truncates; negative `w` clamp to 0 either way).
+ */
+function segment(w: number, jm: number): number {
+  let j = w | 0;
+  if (w > INT_SAFE || w < -INT_SAFE) j = w > 0 ? jm : 0;
+  j &= ~(j >> 31); // max(j, 0)
+  const e = j - jm;
+  return jm + (e & (e >> 31)); // min(j, jm)
+}
+
+/**
  * Forward loop (spec §3, "Evaluation", odd K and the even-K quirk). In knot units
  * `w = (alpha x - shift)/T + z` (= `u/T + z`); the segment `j = z + k` is `floor(w)` clamped to
  * `[0, K-2]` (the spec's clamp of `u` to `[-T z, T (K-2-z)]`), `f = w - j` uses the unclamped
@@ -80,11 +92,7 @@ export function splineForwardLoop(
           const ch = g * C + c;
           const i = row + c;
           const w = xv[i] * sa[ch] + off;
-          let j = w | 0;
-          if (w > INT_SAFE || w < -INT_SAFE) j = w > 0 ? jm : 0;
-          j &= ~(j >> 31);
-          const e = j - jm;
-          j = jm + (e & (e >> 31));
+          const j = segment(w, jm);
           const b = ch * K + j;
           const dp = cv[b + 1] - cv[b];
           out[i] = (cv[b] + dp * (w - j) + shift) * ia[ch];
@@ -109,11 +117,7 @@ export function splineForwardLoop(
         const ch = g * C + c;
         const i = row + c;
         const w = xv[i] * sa[ch] + off;
-        let j = w | 0;
-        if (w > INT_SAFE || w < -INT_SAFE) j = w > 0 ? jm : 0;
-        j &= ~(j >> 31); // max(j, 0)
-        const e = j - jm;
-        j = jm + (e & (e >> 31)); // min(j, K-2)
+        const j = segment(w, jm);
         const b = 2 * (ch * K + j);
         out[i] = line[b] + line[b + 1] * w;
       }
@@ -162,11 +166,7 @@ export function splineBackwardLoop(
           const ch = g * C + c;
           const i = row + c;
           const w = xv[i] * sa[ch] + off;
-          let j = w | 0;
-          if (w > INT_SAFE || w < -INT_SAFE) j = w > 0 ? jm : 0;
-          j &= ~(j >> 31);
-          const e = j - jm;
-          j = jm + (e & (e >> 31));
+          const j = segment(w, jm);
           const b = ch * K + j;
           const dp = cv[b + 1] - cv[b];
           const d = dyv[i];
@@ -196,11 +196,7 @@ export function splineBackwardLoop(
         const ch = g * C + c;
         const i = row + c;
         const w = xv[i] * sa[ch] + off;
-        let j = w | 0;
-        if (w > INT_SAFE || w < -INT_SAFE) j = w > 0 ? jm : 0;
-        j &= ~(j >> 31);
-        const e = j - jm;
-        j = jm + (e & (e >> 31));
+        const j = segment(w, jm);
         const b = ch * K + j;
         const d = dyv[i];
         dx[i] = d * slope[b];

@@ -15,6 +15,7 @@ import {
   PROJECT_TV2_KERNEL,
   projectRows,
   projectRowsGrad,
+  projectTv2Rows,
   projectTv2RowsGrad,
   registerCoefficientGradients,
   TV2_GRAD_KERNEL,
@@ -56,8 +57,7 @@ export function registerCoefficientKernels(backendName: string, io: BackendIO): 
       const T = stepOf(attrs);
       const p = new Float32Array(rows * K);
       const tv = new Float32Array(rows);
-      projectRows(io.read(backend, c), rows, K, T, p);
-      tv2Rows(p, rows, K, T, tv);
+      projectTv2Rows(io.read(backend, c), rows, K, T, p, tv);
       return [
         io.write(backend, c.shape.slice(), (dst) => dst.set(p)),
         io.write(backend, c.shape.slice(0, -1), (dst) => dst.set(tv)),

@@ -33,6 +33,18 @@ export function hasFusedKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) != null;
 }
 
+/** Scratch row reused by the loops (grown on demand; kernels run one at a time). */
+let scratch = new Float64Array(256);
+function scratchRow(K: number): Float64Array {
+  if (scratch.length < K) scratch = new Float64Array(K);
+  return scratch;
+}
+
+/** `clamp(v, -T, T)`. */
+function clip(v: number, T: number): number {
+  return v > T ? T : v < -T ? -T : v;
+}
+
 /**
  * Forward of the projection on rows of length K (spec §3): `d_k = clamp(c[k+1]-c[k], -T, T)`,
  * `p_0 = 0`, `p_{k+1} = p_k + d_k`, `p += mean(c) - mean(p)`.
@@ -46,14 +58,15 @@ export function projectRows(
 ): void {
   for (let r = 0; r < rows; r++) {
     const o = r * K;
-    let q = 0, sq = 0, sc = c[o];
+    let prev = c[o], q = 0, sq = 0, sc = prev;
     out[o] = 0;
-    for (let k = 0; k < K - 1; k++) {
-      const d = Math.min(T, Math.max(-T, c[o + k + 1] - c[o + k]));
-      q += d;
-      out[o + k + 1] = q;
+    for (let k = 1; k < K; k++) {
+      const cur = c[o + k];
+      q += clip(cur - prev, T);
+      out[o + k] = q;
       sq += q;
-      sc += c[o + k + 1];
+      sc += cur;
+      prev = cur;
     }
     const shift = (sc - sq) / K;
     for (let k = 0; k < K; k++) out[o + k] += shift;
@@ -73,21 +86,43 @@ export function projectRowsGrad(
   T: number,
   dc: Float32Array,
 ): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * K;
-    let G = 0;
-    for (let k = 0; k < K; k++) G += g[o + k];
-    const mean = G / K;
-    for (let k = 0; k < K; k++) dc[o + k] = mean;
-    let suffix = 0;
-    for (let j = K - 2; j >= 0; j--) {
-      suffix += g[o + j + 1] - mean; // gd_j = sum_{k=j+1}^{K-1} gq_k
-      const diff = c[o + j + 1] - c[o + j];
-      if (diff >= -T && diff <= T) {
-        dc[o + j + 1] += suffix;
-        dc[o + j] -= suffix;
-      }
+  for (let r = 0; r < rows; r++) projectRowGrad(c, g, null, r * K, K, T, 0, dc);
+}
+
+/**
+ * One row of the projection's gradient, optionally with the TV(2) term (spec §3): TV(2) is
+ * `sum_k |d_{k+1} - d_k| / T` in the clipped slopes `d` (the mean shift cancels), so its
+ * gradient w.r.t. `d_j` is `(sign(a_{j-1}) - sign(a_j)) tvScale` with `a_k = d_{k+1} - d_k`.
+ */
+function projectRowGrad(
+  c: Float32Array,
+  g: Float32Array,
+  d: Float64Array | null,
+  o: number,
+  K: number,
+  T: number,
+  tvScale: number,
+  dc: Float32Array,
+): void {
+  let G = 0;
+  for (let k = 0; k < K; k++) G += g[o + k];
+  const mean = G / K;
+  let suffix = 0;
+  let signNext = 0; // sign(a_j) for the slope after the current one
+  dc[o + K - 1] = mean;
+  for (let j = K - 2; j >= 0; j--) {
+    suffix += g[o + j + 1] - mean; // gd_j from p: sum_{k=j+1}^{K-1} gq_k
+    let gd = suffix;
+    if (d !== null) {
+      const aPrev = j > 0 ? d[j] - d[j - 1] : 0; // a_{j-1}
+      const signPrev = j > 0 ? (aPrev > 0 ? 1 : aPrev < 0 ? -1 : 0) : 0;
+      gd += (signPrev - signNext) * tvScale;
+      signNext = signPrev;
     }
+    const diff = c[o + j + 1] - c[o + j];
+    const pass = diff >= -T && diff <= T;
+    dc[o + j] = mean - (pass ? gd : 0);
+    if (pass) dc[o + j + 1] += gd;
   }
 }
 
@@ -131,9 +166,39 @@ export function tv2RowsGrad(
 }
 
 /**
- * Gradient of projection followed by TV(2) with upstream `dp` (on `p`) and `dtv` (per row):
- * recompute `p`, add the TV(2) gradient to `dp`, then apply {@linkcode projectRowsGrad}.
+ * Projection and TV(2) in one pass per row (spec §3): `p` as {@linkcode projectRows}, and
+ * `tv[r] = sum_k |d_{k+1} - d_k| / T` from the clipped slopes (equal to the TV(2) of `p`).
  */
+export function projectTv2Rows(
+  c: Float32Array,
+  rows: number,
+  K: number,
+  T: number,
+  p: Float32Array,
+  tv: Float32Array,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * K;
+    let prev = c[o], q = 0, sq = 0, sc = prev, dPrev = 0, t = 0;
+    p[o] = 0;
+    for (let k = 1; k < K; k++) {
+      const cur = c[o + k];
+      const d = clip(cur - prev, T);
+      if (k > 1) t += Math.abs(d - dPrev);
+      dPrev = d;
+      q += d;
+      p[o + k] = q;
+      sq += q;
+      sc += cur;
+      prev = cur;
+    }
+    const shift = (sc - sq) / K;
+    for (let k = 0; k < K; k++) p[o + k] += shift;
+    tv[r] = t / T;
+  }
+}
+
+/** Gradient of {@linkcode projectTv2Rows} with upstream `dp` (on `p`) and `dtv` (per row). */
 export function projectTv2RowsGrad(
   c: Float32Array,
   dp: Float32Array,
@@ -143,12 +208,12 @@ export function projectTv2RowsGrad(
   T: number,
   dc: Float32Array,
 ): void {
-  const p = new Float32Array(rows * K);
-  projectRows(c, rows, K, T, p);
-  const g = new Float32Array(rows * K);
-  tv2RowsGrad(p, dtv, rows, K, T, g);
-  for (let i = 0; i < g.length; i++) g[i] += dp[i];
-  projectRowsGrad(c, g, rows, K, T, dc);
+  const d = scratchRow(K);
+  for (let r = 0; r < rows; r++) {
+    const o = r * K;
+    for (let j = 0; j < K - 1; j++) d[j] = clip(c[o + j + 1] - c[o + j], T);
+    projectRowGrad(c, dp, d, o, K, T, dtv[r] / T, dc);
+  }
 }
 
 let gradientsRegistered = false;

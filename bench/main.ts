@@ -11,11 +11,17 @@ import { hasRealGpu, initBackend } from "../core/backend.ts";
 import type { DeviceChoice } from "../core/backend.ts";
 import { type BenchCase, timeIteration } from "./harness.ts";
 import { benches as bjorckBenches } from "./bjorck_bench.ts";
+import { benches as denoiseBenches } from "./denoise_bench.ts";
 import { benches as splineBenches } from "./spline_bench.ts";
 import { benches as stepBenches } from "./step_bench.ts";
 
 /** Every benchmark module's cases. */
-export const ALL_BENCHES: BenchCase[] = [...bjorckBenches, ...splineBenches, ...stepBenches];
+export const ALL_BENCHES: BenchCase[] = [
+  ...bjorckBenches,
+  ...splineBenches,
+  ...stepBenches,
+  ...denoiseBenches,
+];
 
 /** Parsed command line of `bench/main.ts`. */
 export interface BenchArgs {

@@ -221,13 +221,27 @@ function finalMetrics(rows: Record<string, Json>[]): { stepKey?: string; rows: s
 }
 
 function certifySection(c: Json): string {
-  if (isRecord(c) && Object.values(c).every((v) => v === null || typeof v !== "object")) {
-    return table(
-      ["field", "value"],
-      Object.entries(c).map(([k, v]) => [k, fmt(v)]),
-    );
+  if (!isRecord(c)) return `<pre>${escapeHtml(JSON.stringify(c, null, 2))}</pre>`;
+  const parts: string[] = [];
+  // The verdict first, then the per-layer table that `certify` prints, then the other fields.
+  if (typeof c.verdict === "string") parts.push(`<p><strong>${escapeHtml(c.verdict)}</strong></p>`);
+  const layers = Array.isArray(c.layers) ? c.layers.filter(isRecord) : [];
+  if (layers.length > 0) {
+    parts.push(table(
+      ["layer", "kind", "bound", "method"],
+      layers.map((l) => [
+        fmt(l.name),
+        fmt(l.kind),
+        l.bound === null ? "unbounded" : fmt(l.bound),
+        fmt(l.method ?? ""),
+      ]),
+    ));
   }
-  return `<pre>${escapeHtml(JSON.stringify(c, null, 2))}</pre>`;
+  const scalars = Object.entries(c).filter(([k, v]) =>
+    k !== "layers" && k !== "verdict" && (v === null || typeof v !== "object")
+  );
+  parts.push(table(["field", "value"], scalars.map(([k, v]) => [k, fmt(v)])));
+  return parts.join("\n");
 }
 
 const CSS = `

@@ -6,14 +6,16 @@
  *
  * @module
  */
-import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import type { KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { tf } from "../tf.ts";
 import {
   SPLINE_GRAD_KERNEL,
   SPLINE_KERNEL,
   type SplineAttrs,
+  splineAttrsOf,
   splineConstants,
+  type SplineKernelInputs,
 } from "../ops/spline.ts";
 
 /** Dimensions of one spline call: `x` is `[G, N, C]`, `K` coefficients per channel. */
@@ -224,33 +226,17 @@ export function splineBackwardLoop(
   }
 }
 
-function inputs(
-  args: Parameters<KernelFunc>[0],
-): { x: TensorInfo; coef: TensorInfo; alpha: TensorInfo; dy?: TensorInfo } {
-  return args.inputs as unknown as {
-    x: TensorInfo;
-    coef: TensorInfo;
-    alpha: TensorInfo;
-    dy?: TensorInfo;
-  };
-}
-
-function attrsOf(attrs: NamedAttrMap | undefined): SplineAttrs {
-  const a = attrs as unknown as SplineAttrs;
-  return { size: a.size, range: a.range };
-}
-
 const forwardCpu: KernelFunc = (args) => {
-  const { x, coef, alpha } = inputs(args);
+  const { x, coef, alpha } = args.inputs as unknown as SplineKernelInputs;
   const be = args.backend as MathBackendCPU;
   const val = (t: TensorInfo) => be.data.get(t.dataId).values as Float32Array;
   const out = new Float32Array(x.shape.reduce((p, d) => p * d, 1));
-  splineForwardLoop(val(x), val(coef), val(alpha), out, splineDims(x), attrsOf(args.attrs));
+  splineForwardLoop(val(x), val(coef), val(alpha), out, splineDims(x), splineAttrsOf(args.attrs));
   return be.makeTensorInfo(x.shape, "float32", out);
 };
 
 const backwardCpu: KernelFunc = (args) => {
-  const { x, coef, alpha, dy } = inputs(args);
+  const { x, coef, alpha, dy } = args.inputs as unknown as SplineKernelInputs;
   const be = args.backend as MathBackendCPU;
   const val = (t: TensorInfo) => be.data.get(t.dataId).values as Float32Array;
   const dx = new Float32Array(x.shape.reduce((p, d) => p * d, 1));
@@ -265,7 +251,7 @@ const backwardCpu: KernelFunc = (args) => {
     dcoef,
     dalpha,
     splineDims(x),
-    attrsOf(args.attrs),
+    splineAttrsOf(args.attrs),
   );
   return [
     be.makeTensorInfo(x.shape, "float32", dx),

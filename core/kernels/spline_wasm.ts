@@ -6,26 +6,19 @@
  *
  * @module
  */
-import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import type { KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../tf.ts";
-import { SPLINE_GRAD_KERNEL, SPLINE_KERNEL, type SplineAttrs } from "../ops/spline.ts";
+import {
+  SPLINE_GRAD_KERNEL,
+  SPLINE_KERNEL,
+  splineAttrsOf,
+  type SplineKernelInputs,
+} from "../ops/spline.ts";
 import { splineBackwardLoop, splineDims, splineForwardLoop } from "./spline_cpu.ts";
 
-interface SplineInputs {
-  x: TensorInfo;
-  coef: TensorInfo;
-  alpha: TensorInfo;
-  dy?: TensorInfo;
-}
-
-function attrsOf(attrs: NamedAttrMap | undefined): SplineAttrs {
-  const a = attrs as unknown as SplineAttrs;
-  return { size: a.size, range: a.range };
-}
-
 const forwardWasm: KernelFunc = (args) => {
-  const { x, coef, alpha } = args.inputs as unknown as SplineInputs;
+  const { x, coef, alpha } = args.inputs as unknown as SplineKernelInputs;
   const be = args.backend as BackendWasm;
   const out = be.makeOutput(x.shape, "float32");
   const heap = (t: TensorInfo) => be.typedArrayFromHeap(t) as Float32Array;
@@ -36,13 +29,13 @@ const forwardWasm: KernelFunc = (args) => {
     heap(alpha),
     heap(out),
     splineDims(x),
-    attrsOf(args.attrs),
+    splineAttrsOf(args.attrs),
   );
   return out;
 };
 
 const backwardWasm: KernelFunc = (args) => {
-  const { x, coef, alpha, dy } = args.inputs as unknown as SplineInputs;
+  const { x, coef, alpha, dy } = args.inputs as unknown as SplineKernelInputs;
   const be = args.backend as BackendWasm;
   const dx = be.makeOutput(x.shape, "float32");
   const dcoef = be.makeOutput(coef.shape, "float32");
@@ -58,7 +51,7 @@ const backwardWasm: KernelFunc = (args) => {
     heap(dcoef),
     heap(dalpha),
     splineDims(x),
-    attrsOf(args.attrs),
+    splineAttrsOf(args.attrs),
   );
   return [dx, dcoef, dalpha];
 };

@@ -21,14 +21,16 @@
  *
  * @module
  */
-import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import type { KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 import { tf } from "../tf.ts";
 import {
   SPLINE_GRAD_KERNEL,
   SPLINE_KERNEL,
   type SplineAttrs,
+  splineAttrsOf,
   splineConstants,
+  type SplineKernelInputs,
 } from "../ops/spline.ts";
 
 /** How the coefficient gradient is reduced on WebGPU. */
@@ -336,18 +338,6 @@ class SumChunksProgram implements WebGPUProgram {
   }
 }
 
-interface SplineInputs {
-  x: TensorInfo;
-  coef: TensorInfo;
-  alpha: TensorInfo;
-  dy?: TensorInfo;
-}
-
-function attrsOf(attrs: NamedAttrMap | undefined): SplineAttrs {
-  const a = attrs as unknown as SplineAttrs;
-  return { size: a.size, range: a.range };
-}
-
 function run(
   be: WebGPUBackend,
   program: WebGPUProgram,
@@ -365,9 +355,9 @@ function run(
 }
 
 const forwardWebgpu: KernelFunc = (args) => {
-  const { x, coef, alpha } = args.inputs as unknown as SplineInputs;
+  const { x, coef, alpha } = args.inputs as unknown as SplineKernelInputs;
   const be = args.backend as WebGPUBackend;
-  const attrs = attrsOf(args.attrs);
+  const attrs = splineAttrsOf(args.attrs);
   return run(be, new ForwardProgram(x.shape), [x, coef, alpha], commonUniforms(x, attrs));
 };
 
@@ -391,9 +381,9 @@ function sumChunks(
 }
 
 const backwardWebgpu: KernelFunc = (args) => {
-  const { x, coef, alpha, dy } = args.inputs as unknown as SplineInputs;
+  const { x, coef, alpha, dy } = args.inputs as unknown as SplineKernelInputs;
   const be = args.backend as WebGPUBackend;
-  const attrs = attrsOf(args.attrs);
+  const attrs = splineAttrsOf(args.attrs);
   const [G, N, C] = x.shape;
   const K = attrs.size;
   const GC = G * C;

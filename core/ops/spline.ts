@@ -20,6 +20,7 @@ import type {
   Tensor1D,
   Tensor2D,
   Tensor3D,
+  TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
 
@@ -40,6 +41,20 @@ export interface SplineGrid {
 export interface SplineAttrs extends SplineGrid {
   /** TF.js attribute maps are string-keyed. */
   [key: string]: number;
+}
+
+/** Inputs of the spline kernels (`dy` only for the backward one). */
+export interface SplineKernelInputs {
+  x: TensorInfo;
+  coef: TensorInfo;
+  alpha: TensorInfo;
+  dy?: TensorInfo;
+}
+
+/** A kernel's attribute map read as {@linkcode SplineAttrs}. */
+export function splineAttrsOf(attrs: NamedAttrMap | undefined): SplineAttrs {
+  const a = attrs as unknown as SplineAttrs;
+  return { size: a.size, range: a.range };
 }
 
 /**

@@ -37,7 +37,10 @@ export type NetworkModule =
 export interface Network {
   modules: NetworkModule[];
   parameters(): Parameter[];
-  forward(x: Tensor): Tensor;
+  /** Forward pass; `training: false` lets layers reuse projected weights between calls. */
+  forward(x: Tensor, opts?: { training?: boolean }): Tensor;
+  /** Free the parameters and every cache. */
+  dispose(): void;
   /** Sum of the activations' regularisers (TV2), or 0. */
   regularization(): Scalar;
   /** The output and the regulariser of one forward pass (what a training loss needs). */
@@ -106,14 +109,21 @@ export async function buildFcNetwork(opts: {
     modules,
     parameters: () =>
       modules.flatMap((m) => m.type === "layer" ? m.layer.parameters() : m.activation.parameters()),
-    forward: (x) =>
+    forward: (x, opts) =>
       tf.tidy(() => {
         let h = x;
         for (const m of modules) {
-          h = m.type === "layer" ? m.layer.forward(h) : m.activation.forward(h);
+          h = m.type === "layer" ? m.layer.forward(h, opts) : m.activation.forward(h);
         }
         return h;
       }),
+    dispose: () => {
+      for (const m of modules) {
+        if (m.type === "layer") m.layer.dispose?.();
+        const params = m.type === "layer" ? m.layer.parameters() : m.activation.parameters();
+        for (const p of params) p.variable.dispose();
+      }
+    },
     regularization: () =>
       tf.tidy(() =>
         acts.reduce(

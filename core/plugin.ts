@@ -151,8 +151,13 @@ export interface LayerInstance {
   readonly kind: string;
   readonly name: string;
   parameters(): Parameter[];
-  /** Pure forward pass. `training` matters for batch norm. */
+  /**
+   * Pure forward pass. `training` (default true) matters for batch norm; with `training: false`
+   * a layer may reuse work that depends only on unchanged parameters (projected weights).
+   */
   forward(x: Tensor, opts?: { training?: boolean }): Tensor;
+  /** Free what the layer holds besides its parameters (caches). */
+  dispose?(): void;
   /** The Lipschitz constant guaranteed by the current parameters. */
   lipschitzBound(opts?: { inputShape?: number[] }): Promise<LipschitzBound>;
 }

@@ -57,17 +57,31 @@ const lipschitzLinear: Layer<LipschitzLinearOptions> = {
       );
       params.push(bias);
     }
+    // In evaluation the projected weight is computed once per weight value, not once per call:
+    // `assign` gives the variable a new data id, which invalidates the cache.
+    let cache: { id: object; w: Tensor } | null = null;
+    const projected = (training: boolean): Tensor => {
+      // The constraint, in one place: the projected weight W' = P(W) (spec §4).
+      if (training) return projection.project(weight.variable);
+      const id = weight.variable.dataId;
+      if (cache && cache.id === id && !cache.w.isDisposed) return cache.w;
+      cache?.w.dispose();
+      cache = { id, w: tf.keep(projection.project(weight.variable)) };
+      return cache.w;
+    };
     return {
       kind: "lipschitz_linear",
       name: ctx.name,
       parameters: () => params,
-      forward: (x: Tensor) =>
+      forward: (x: Tensor, opts?: { training?: boolean }) =>
         tf.tidy(() => {
-          // The constraint, in one place: the projected weight W' = P(W) (spec §4).
-          const wp = projection.project(weight.variable);
-          const y = tf.matMul(x, wp, false, true);
+          const y = tf.matMul(x, projected(opts?.training ?? true), false, true);
           return bias ? tf.add(y, bias.variable) : y;
         }),
+      dispose() {
+        cache?.w.dispose();
+        cache = null;
+      },
       lipschitzBound: () => projection.lipschitzBound(weight.variable),
     };
   },

@@ -30,7 +30,10 @@ export async function writeOnedFigures(
   const N = data.xTest.length;
   // Predictions of every model on the test grid, [M, N].
   const pred = tf.tidy(() =>
-    tf.reshape(net.forward(tf.tile(tf.tensor(data.xTest, [1, N, 1]), [M, 1, 1])), [M, N])
+    tf.reshape(
+      net.forward(tf.tile(tf.tensor(data.xTest, [1, N, 1]), [M, 1, 1]), { training: false }),
+      [M, N],
+    )
   );
   const p = await pred.data();
   pred.dispose();

@@ -100,7 +100,7 @@ async function testMse(
   const { tf } = ctx;
   const n = testY.shape[1]!;
   const mse = tf.tidy(() =>
-    tf.div(tf.sum(tf.square(tf.sub(net.forward(testX), testY)), [1, 2]), n)
+    tf.div(tf.sum(tf.square(tf.sub(net.forward(testX, { training: false }), testY)), [1, 2]), n)
   );
   const v = new Float32Array(await mse.data());
   mse.dispose();
@@ -256,7 +256,7 @@ const oned: Experiment = {
     testX.dispose();
     testY.dispose();
     adam.dispose();
-    for (const p of params) p.variable.dispose();
+    net.dispose();
     const metrics = {
       epoch: lastEpoch,
       median_test_mse: median(mse),

@@ -150,3 +150,36 @@ Deno.test("--help works on every command and plugins list names the built-ins", 
     assert.match(list.stdout, new RegExp(name));
   }
 });
+
+Deno.test("a tiny 1d run on webgpu (the software adapter here) matches the cpu run", async () => {
+  const dir = await Deno.makeTempDir();
+  const mse: Record<string, number> = {};
+  for (const device of ["cpu", "webgpu"]) {
+    const r = await runCli([
+      "train",
+      "--exp",
+      "1d",
+      "--device",
+      device,
+      "--set",
+      "training_options.epochs=0",
+      "--set",
+      "training_options.nbr_models=2",
+      "--set",
+      "dataset.training_dataset_size=30",
+      "--set",
+      "dataset.testing_dataset_size=100",
+      "--set",
+      `log_dir=${dir}`,
+      "--set",
+      `exp_name=${device}`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.split("\n")[0], new RegExp(`device ${device}`));
+    mse[device] = (await readJsonl(join(dir, device, "metrics.jsonl")))[0].median_test_mse;
+  }
+  // Three Adam steps from the same initialisation: the backends agree up to float32 rounding
+  // (seen: 3e-4 relative); a wrong kernel would be off by far more.
+  assert.ok(Math.abs(mse.webgpu - mse.cpu) <= 2e-3 * mse.cpu, JSON.stringify(mse));
+  await Deno.remove(dir, { recursive: true });
+});

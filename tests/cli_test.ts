@@ -59,6 +59,18 @@ for (
     assert.deepEqual(ck.tensors.test_mse.shape, [3]);
     assert.ok(Math.abs(Math.min(...ck.tensors.test_mse.data) - rows[1].min_test_mse) < 1e-9);
     assert.deepEqual(ck.tensors["model/linear0/weight"].shape, [3, 10, 1]);
+    // TensorBoard events with the authors' tags (the record format is tested in tensorboard_test).
+    const tbDir = join(dir, "run", "tensorboard");
+    const events = [...Deno.readDirSync(tbDir)].filter((e) =>
+      e.name.startsWith("events.out.tfevents.")
+    );
+    assert.equal(events.length, 1);
+    const text = new TextDecoder("latin1").decode(await Deno.readFile(join(tbDir, events[0].name)));
+    assert.ok(text.includes("Validation/Median Loss") && text.includes("Train/Loss"));
+    assert.equal(text.includes("train/spline_scaling_coeff_mean"), activation === "linearspline");
+    for (const fig of ["fit.png", "curves.png", "activation_activation0.png"]) {
+      assert.ok((await Deno.stat(join(dir, "run", "figures", fig))).size > 1000, fig);
+    }
     const saved = JSON.parse(await Deno.readTextFile(join(dir, "run", "config.json")));
     assert.equal(saved.activation_fn_params.activation_type, activation);
     assert.equal(saved.training_options.epochs, 1);

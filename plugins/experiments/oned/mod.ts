@@ -7,7 +7,7 @@
  */
 import type { Tensor, Tensor3D } from "@tensorflow/tfjs-core";
 import { z } from "zod";
-import type { Experiment, ExperimentContext } from "../../../core/plugin.ts";
+import type { Experiment, ExperimentContext, Parameter } from "../../../core/plugin.ts";
 import { onedConfigSchema, optimizerSchema, validateWith } from "../../../core/config.ts";
 import { buildFcNetwork, type Network } from "../../../core/fc_network.ts";
 import { Adam } from "../../../core/adam.ts";
@@ -90,6 +90,18 @@ function shuffleEpoch(
   return { xs, ys, steps };
 }
 
+/** Mean of every spline scaling coefficient (a diagnostic the authors log), or null. */
+async function meanScaling(params: Parameter[]): Promise<number | null> {
+  const alphas = params.filter((p) => p.group === "spline_scaling");
+  if (alphas.length === 0) return null;
+  let sum = 0, n = 0;
+  for (const p of alphas) {
+    for (const v of await p.variable.data()) sum += v;
+    n += p.variable.size;
+  }
+  return sum / n;
+}
+
 /** Test MSE of every model: sum of squared errors / test size (spec §5). */
 async function testMse(
   ctx: ExperimentContext,
@@ -117,6 +129,7 @@ const oned: Experiment = {
     median_test_mse: "Validation/Median Loss",
     min_test_mse: "Validation/Min Loss",
     train_loss: "Train/Loss",
+    spline_scaling_coeff_mean: "train/spline_scaling_coeff_mean",
   },
   async validate(config, file, registry) {
     const cfg = validateWith(schema, config, file);
@@ -226,12 +239,14 @@ const oned: Experiment = {
       const trainLoss = (await lossSum.data())[0] / (steps * M);
       lossSum.dispose();
       mse = await testMse(ctx, net, testX, testY);
-      const row = {
+      const row: Record<string, number> = {
         epoch,
         train_loss: trainLoss,
         median_test_mse: median(mse),
         min_test_mse: Math.min(...mse),
       };
+      const scaling = await meanScaling(params);
+      if (scaling !== null) row.spline_scaling_coeff_mean = scaling;
       await ctx.logMetrics(row);
       const done = epoch === E;
       if (done || (epoch + 1 - startEpoch) % every === 0 || ctx.signal?.aborted) {

@@ -76,4 +76,9 @@ function step1d(activation: string): BenchCase {
 }
 
 /** The step benchmarks. */
-export const benches: BenchCase[] = [step1d("linearspline"), step1d("relu")];
+export const benches: BenchCase[] = [
+  step1d("linearspline"),
+  step1d("relu"),
+  step1d("groupsort"),
+  step1d("householder"),
+];

@@ -17,13 +17,13 @@ const loaders: Record<string, Array<() => Promise<KernelModule>>> = {
     () => import("./spline_cpu.ts"),
     () => import("./bjorck_cpu.ts"),
     () => import("./missing_cpu.ts"),
-    () => import("./coefficients_cpu.ts"),
+    () => import("./fused_cpu.ts"),
   ],
   wasm: [
     () => import("./spline_wasm.ts"),
     () => import("./bjorck_wasm.ts"),
     () => import("./missing_wasm.ts"),
-    () => import("./coefficients_wasm.ts"),
+    () => import("./fused_wasm.ts"),
   ],
   webgpu: [
     () => import("./spline_webgpu.ts"),

@@ -11,6 +11,7 @@ import type { Activation } from "../../core/plugin.ts";
 import { channelShape, createParameter } from "../../core/params.ts";
 import { sampleActivation } from "../../core/activation_sample.ts";
 import { UserError } from "../../core/errors.ts";
+import { householder as householderOp } from "../../core/ops/householder.ts";
 
 function checkEven(channels: number): void {
   if (channels % 2 !== 0) {
@@ -40,21 +41,8 @@ const householder: Activation = {
       shape,
       new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(Math.PI / 2),
     );
-    const forward = (x: Tensor): Tensor =>
-      tf.tidy(() => {
-        const [a, b] = tf.split(x, 2, x.rank - 1);
-        const t = theta.variable;
-        const s = tf.sub(tf.mul(a, tf.sin(tf.div(t, 2))), tf.mul(b, tf.cos(tf.div(t, 2))));
-        // keep = [s <= 0] through tf.step (zero gradient), so the mask stays off the tape.
-        const keep = tf.sub(1, tf.step(s));
-        const flip = tf.sub(1, keep);
-        const ra = tf.add(tf.mul(a, tf.cos(t)), tf.mul(b, tf.sin(t)));
-        const rb = tf.sub(tf.mul(a, tf.sin(t)), tf.mul(b, tf.cos(t)));
-        return tf.concat(
-          [tf.add(tf.mul(keep, a), tf.mul(flip, ra)), tf.add(tf.mul(keep, b), tf.mul(flip, rb))],
-          x.rank - 1,
-        );
-      });
+    // One fused kernel on CPU backends; stock ops elsewhere (see ops/householder.ts).
+    const forward = (x: Tensor): Tensor => householderOp(x, theta.variable);
     const self = {
       kind: "householder",
       parameters: () => [theta],

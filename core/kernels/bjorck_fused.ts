@@ -21,6 +21,7 @@
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
 import type { BackendIO } from "./backend_io.ts";
+import { replaceKernel } from "./replace_kernel.ts";
 import { BJORCK_GRAD_KERNEL, BJORCK_KERNEL, registerBjorckGradient } from "../ops/bjorck.ts";
 import { BJORCK_WASM_BASE64 } from "./native/bjorck_wasm_bin.ts";
 
@@ -347,7 +348,6 @@ export function bjorckKernelConfigs(backendName: string, io: BackendIO): KernelC
 export function registerBjorckKernels(backendName: string, io: BackendIO): void {
   registerBjorckGradient();
   for (const k of bjorckKernelConfigs(backendName, io)) {
-    if (tf.getKernel(k.kernelName, backendName)) tf.unregisterKernel(k.kernelName, backendName);
-    tf.registerKernel(k);
+    replaceKernel(k.kernelName, backendName, k.kernelFunc);
   }
 }

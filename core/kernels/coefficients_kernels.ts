@@ -6,7 +6,6 @@
  * @module
  */
 import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
-import { tf } from "../tf.ts";
 import {
   type CoefficientAttrs,
   PROJECT_GRAD_KERNEL,
@@ -24,6 +23,7 @@ import {
   tv2RowsGrad,
 } from "../ops/spline_coefficients.ts";
 import type { BackendIO } from "./backend_io.ts";
+import { replaceKernel } from "./replace_kernel.ts";
 
 function dims(t: TensorInfo): { rows: number; K: number } {
   const K = t.shape[t.shape.length - 1];
@@ -94,7 +94,6 @@ export function registerCoefficientKernels(backendName: string, io: BackendIO): 
     }],
   ];
   for (const [kernelName, kernelFunc] of kernels) {
-    if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel({ kernelName, backendName, kernelFunc });
+    replaceKernel(kernelName, backendName, kernelFunc);
   }
 }

@@ -4,7 +4,6 @@
  * @module
  */
 import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
-import { tf } from "../tf.ts";
 import {
   GROUPSORT_GRAD_KERNEL,
   GROUPSORT_KERNEL,
@@ -14,6 +13,7 @@ import {
   registerGroupSortGradient,
 } from "../ops/groupsort.ts";
 import type { BackendIO } from "./backend_io.ts";
+import { replaceKernel } from "./replace_kernel.ts";
 
 const sizeOf = (attrs: NamedAttrMap | undefined) => (attrs as unknown as GroupSortAttrs).groupSize;
 
@@ -36,7 +36,6 @@ export function registerGroupSortKernels(backendName: string, io: BackendIO): vo
     }],
   ];
   for (const [kernelName, kernelFunc] of kernels) {
-    if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel({ kernelName, backendName, kernelFunc });
+    replaceKernel(kernelName, backendName, kernelFunc);
   }
 }

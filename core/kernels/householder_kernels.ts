@@ -4,7 +4,6 @@
  * @module
  */
 import type { KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
-import { tf } from "../tf.ts";
 import {
   HOUSEHOLDER_GRAD_KERNEL,
   HOUSEHOLDER_KERNEL,
@@ -13,6 +12,7 @@ import {
   registerHouseholderGradient,
 } from "../ops/householder.ts";
 import type { BackendIO } from "./backend_io.ts";
+import { replaceKernel } from "./replace_kernel.ts";
 
 /** Register the HouseHolder kernels on `backendName`, reaching memory through `io`. */
 export function registerHouseholderKernels(backendName: string, io: BackendIO): void {
@@ -48,7 +48,6 @@ export function registerHouseholderKernels(backendName: string, io: BackendIO): 
     }],
   ];
   for (const [kernelName, kernelFunc] of kernels) {
-    if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel({ kernelName, backendName, kernelFunc });
+    replaceKernel(kernelName, backendName, kernelFunc);
   }
 }

@@ -26,6 +26,7 @@ import type {
 } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { tf } from "../tf.ts";
+import { replaceKernel } from "./replace_kernel.ts";
 import { type NativeSgemm, openBlas } from "../runtime.ts";
 
 /** Shapes of an unsorted segment sum: `n` ids, each summing `inner` contiguous values. */
@@ -277,16 +278,6 @@ const inputGradCpu: KernelFunc = ({ inputs, backend, attrs }) => {
   );
   return be.makeTensorInfo(a.inputShape, "float32", dx);
 };
-
-/** Replace a kernel of `backend` (unregistering the stock one first). */
-export function replaceKernel(
-  kernelName: string,
-  backendName: string,
-  kernelFunc: KernelFunc,
-): void {
-  if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
-  tf.registerKernel({ kernelName, backendName, kernelFunc });
-}
 
 /** Multiply-adds per matrix from which `BatchMatMul` on cpu goes to the native BLAS. */
 export const BLAS_MIN_MACS = 16 * 16 * 16;

@@ -32,13 +32,8 @@ import type {
 } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../tf.ts";
-import {
-  type ConvGeometry,
-  convGeometry,
-  replaceKernel,
-  segmentDims,
-  segmentSumLoop,
-} from "./missing_cpu.ts";
+import { replaceKernel } from "./replace_kernel.ts";
+import { type ConvGeometry, convGeometry, segmentDims, segmentSumLoop } from "./missing_cpu.ts";
 
 /** Largest patch matrix (bytes) one chunk of Conv2DBackpropFilter materialises. */
 export const IM2COL_CHUNK_BYTES = 32 * 1024 * 1024;

@@ -98,7 +98,7 @@ export async function loadTrainedNetwork(
         (kind === "dir" ? " (train the run first, or give the checkpoint path)" : ""),
     );
   }
-  const run = await readJsonFile(join(runDir, "run.json"), "run.json", false) as
+  const run = await readJsonFile(join(runDir, RUN_FILES.info), RUN_FILES.info, false) as
     | { experiment?: unknown }
     | undefined;
   const ck = await readCheckpoint(source);

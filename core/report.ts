@@ -11,6 +11,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { writeFileAtomic } from "./atomic.ts";
 import { UserError } from "./errors.ts";
+import { RUN_FILES } from "./run_dir.ts";
 
 /** Any parsed JSON value. */
 export type Json = unknown;
@@ -76,7 +77,7 @@ export async function readRun(runDir: string): Promise<RunSummary> {
   const notes: string[] = [];
   const config = await readJson(join(runDir, "config.json"), notes);
   if (config === undefined) notes.push("config.json is missing");
-  const run = await readJson(join(runDir, "run.json"), notes);
+  const run = await readJson(join(runDir, RUN_FILES.info), notes);
   const certify = await readJson(join(runDir, "certify.json"), notes);
 
   const metrics: Record<string, Json>[] = [];

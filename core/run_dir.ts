@@ -14,6 +14,7 @@ import type { Metrics } from "./plugin.ts";
 /** File names inside a run folder. */
 export const RUN_FILES = {
   config: "config.json",
+  info: "run.json",
   metrics: "metrics.jsonl",
   checkpoint: "checkpoint.h5",
   tensorboard: "tensorboard",
@@ -86,6 +87,37 @@ export async function readRunConfig(dir: string): Promise<Record<string, unknown
   } catch {
     throw new UserError(`Cannot resume as ${file} is not valid JSON`);
   }
+}
+
+/** What `run.json` records beside the config: the experiment and device of a run. */
+export interface RunInfo {
+  experiment: string;
+  device: string;
+  lipspline: string;
+  started: string;
+}
+
+/** Write `run.json` atomically. */
+export async function writeRunInfo(dir: string, info: RunInfo): Promise<void> {
+  await writeFileAtomic(join(dir, RUN_FILES.info), JSON.stringify(info, null, 2) + "\n");
+}
+
+/** Read `run.json`: empty when absent (older runs), a `UserError` when it is not valid JSON. */
+export async function readRunInfo(dir: string): Promise<Partial<RunInfo>> {
+  const file = join(dir, RUN_FILES.info);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    return {};
+  }
+  try {
+    const info = JSON.parse(text);
+    if (typeof info === "object" && info !== null && !Array.isArray(info)) return info;
+  } catch {
+    // reported below
+  }
+  throw new UserError(`Cannot resume as ${file} is not a valid JSON object`);
 }
 
 /** Append one row to `metrics.jsonl`. */

@@ -195,3 +195,17 @@ Deno.test("a tiny 1d run on webgpu (the software adapter here) matches the cpu r
   assert.ok(Math.abs(mse.webgpu - mse.cpu) <= 2e-3 * mse.cpu, JSON.stringify(mse));
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("resuming a run folder with a damaged run.json is a one-line user error", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.copyFile(
+    join(new URL("..", import.meta.url).pathname, "configs/config_1d.json"),
+    join(dir, "config.json"),
+  );
+  await Deno.writeTextFile(join(dir, "run.json"), "{ half written");
+  const r = await runCli(["train", "--resume", dir]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /run\.json is not a valid JSON object/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+  await Deno.remove(dir, { recursive: true });
+});

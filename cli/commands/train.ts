@@ -16,9 +16,12 @@ import { MT19937 } from "../../core/rng/mt19937.ts";
 import {
   appendMetrics,
   readRunConfig,
+  readRunInfo,
   RUN_FILES,
+  type RunInfo,
   startRunDir,
   truncateMetrics,
+  writeRunInfo,
 } from "../../core/run_dir.ts";
 import { writeFileAtomic } from "../../core/atomic.ts";
 import { readCheckpoint } from "../../core/checkpoint.ts";
@@ -27,14 +30,6 @@ import { TensorBoardWriter } from "../../core/output/tensorboard.ts";
 import type { Registry } from "../../core/registry.ts";
 import { CONFIG_DIR } from "../paths.ts";
 import { VERSION } from "../version.ts";
-
-/** Metadata of a run beside its config: which experiment and device. */
-interface RunInfo {
-  experiment: string;
-  device: string;
-  lipspline: string;
-  started: string;
-}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -78,9 +73,7 @@ export function trainCommand(registry: Registry) {
       if (opts.resume) {
         file = join(opts.resume, RUN_FILES.config);
         config = await readRunConfig(opts.resume);
-        const info = JSON.parse(
-          await Deno.readTextFile(join(opts.resume, "run.json")).catch(() => "{}"),
-        ) as Partial<RunInfo>;
+        const info = await readRunInfo(opts.resume);
         if (expName && info.experiment && expName !== info.experiment) {
           throw new UserError(
             `Cannot resume ${opts.resume} as --exp ${expName}: it is a ${info.experiment} run`,
@@ -144,7 +137,7 @@ export function trainCommand(registry: Registry) {
         lipspline: VERSION,
         started: new Date().toISOString(),
       };
-      await writeFileAtomic(join(runDir, "run.json"), JSON.stringify(info, null, 2) + "\n");
+      await writeRunInfo(runDir, info);
 
       const tty = Deno.stdout.isTerminal() && !opts.quiet;
       const progress = createProgress({

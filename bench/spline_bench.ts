@@ -32,9 +32,19 @@ export const FC_SHAPE: SplineBenchShape = { shape: [4096, 1024], size: 21, range
 /** The convolutional (NHWC) shape of the issue. */
 export const CONV_SHAPE: SplineBenchShape = { shape: [128, 40, 40, 64], size: 51, range: 0.1 };
 
+/**
+ * Wait until every output is computed, without timing a copy out of the backend: reading back
+ * 16 MB costs 2–50 ms on this VM (page faults) and would dominate. The cpu and wasm kernels run
+ * synchronously, so their outputs are complete on return; on webgpu one element of each output
+ * is read (its slice is queued after the producer).
+ */
 async function awaitAll(ts: Tensor[]): Promise<void> {
-  await Promise.all(ts.map((t) => t.data()));
-  for (const t of ts) t.dispose();
+  if (tf.getBackend() === "webgpu") {
+    const firsts = ts.map((t) => tf.slice(tf.reshape(t, [-1]), 0, 1));
+    await Promise.all(firsts.map((t) => t.data()));
+    tf.dispose(firsts);
+  }
+  tf.dispose(ts);
 }
 
 /** Spline forward + gradients w.r.t. x, coef and alpha, for a random upstream gradient. */

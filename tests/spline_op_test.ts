@@ -517,3 +517,54 @@ for (const backend of BACKENDS) {
     },
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// The wasm kernels run a SIMD module on the backend's own heap (core/kernels/native/spline.c).
+
+Deno.test({
+  name: "spline op on wasm: NaN and ±Infinity inputs give what the cpu kernels give",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const cs = randomCase(41, 1, 6, 9, { size: 21, range: 0.15 });
+    const special = [NaN, Infinity, -Infinity, 1e30, -1e30, 3.4e38];
+    for (let n = 0; n < 6; n++) cs.x[n * 9 + (n % 9)] = special[n]; // vector and tail lanes
+    for (let n = 0; n < 6; n++) cs.x[n * 9 + 8] = special[(n + 1) % 6];
+    await useBackend("cpu");
+    const want = await evaluate(cs);
+    await useBackend("wasm");
+    const got = await evaluate(cs);
+    for (const k of [0, 1]) { // y and dx; dcoef and dalpha are NaN/Inf sums on both
+      for (let i = 0; i < cs.x.length; i++) {
+        const [a, b] = [got[k][i], want[k][i]];
+        const same = Number.isNaN(b)
+          ? Number.isNaN(a)
+          : Math.abs(a - b) <= 1e-5 * (Math.abs(b) + 1);
+        assert.ok(same || a === b, `${NAMES[k]}[${i}] (x=${cs.x[i]}): wasm ${a}, cpu ${b}`);
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "spline op on wasm: still exact after the backend's heap grows under the module",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const cs = randomCase(43, 2, 500, 13, { size: 21, range: 0.15 });
+    await useBackend("cpu");
+    const want = await evaluate(cs);
+    await useBackend("wasm");
+    const before = await evaluate(cs); // instantiates the module on the current heap
+    const heap = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8;
+    const size0 = heap().buffer.byteLength;
+    const big = tf.zeros([size0 / 2]); // 2x the heap in float32: the heap must grow
+    assert.ok(heap().buffer.byteLength > size0, "the heap did not grow");
+    const after = await evaluate(cs); // same module instance, grown memory
+    big.dispose();
+    for (let k = 0; k < 4; k++) {
+      assertClose(before[k], want[k], 1e-5, `before ${NAMES[k]}`);
+      assertClose(after[k], want[k], 1e-5, `after ${NAMES[k]}`);
+    }
+  },
+});

@@ -2,7 +2,7 @@
  * Fused linear-spline kernels (`LipsplineSpline`, `LipsplineSplineGrad`, spec §3) for the
  * `cpu` backend: one pass over the typed arrays for the forward pass and one for all three
  * gradients; the coefficient gradient is a direct accumulate (no one-hot matrix, no segment
- * sum). The loops are exported for the `wasm` kernels, which run them on the wasm heap.
+ * sum). (The `wasm` backend runs the same formulas as WebAssembly SIMD: `native/spline.c`.)
  *
  * @module
  */
@@ -70,7 +70,7 @@ function segment(w: number, jm: number): number {
  * `q_j = (p[j] - j (p[j+1] - p[j]) + shift) / alpha`, tabulated in float64 once per call.
  * The clamp is branch-free on integers (`w | 0` truncates; negative `w` clamp to 0 either way).
  */
-export function splineForwardLoop(
+function splineForwardLoop(
   xv: Float32Array,
   cv: Float32Array,
   av: Float32Array,
@@ -139,7 +139,7 @@ export function splineForwardLoop(
  * per-channel factor applied afterwards); dcoef and dalpha are formed from them and written to
  * `dcoef` (`[G*C*K]`) and `dalpha` (`[G*C]`).
  */
-export function splineBackwardLoop(
+function splineBackwardLoop(
   xv: Float32Array,
   cv: Float32Array,
   av: Float32Array,

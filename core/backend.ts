@@ -15,6 +15,7 @@ import { tf } from "./tf.ts";
 import { UserError } from "./errors.ts";
 import { registerKernelsFor } from "./kernels/index.ts";
 import { openBlas } from "./runtime.ts";
+import { blasRoute } from "./kernels/blas_kernels.ts";
 
 /** What the user may ask for with `--device`. */
 export type DeviceChoice = "auto" | "cpu" | "wasm" | "webgpu";
@@ -191,11 +192,12 @@ function describe(name: string): string {
       a?.fallback ? ", software fallback adapter" : ""
     })`;
   }
-  if (name === "wasm") return "wasm (CPU, SIMD, 1 thread, fused spline and Björck kernels)";
   const blas = openBlas();
-  return blas
-    ? `cpu (CPU, plain JS, OpenBLAS matMul with ${blas.threads} threads, fused spline and Björck kernels)`
-    : "cpu (CPU, plain JS, fused spline and Björck kernels)";
+  const route = blasRoute(name) && blas
+    ? `, OpenBLAS matMul and conv2d with ${blas.threads} threads`
+    : "";
+  if (name === "wasm") return `wasm (CPU, SIMD, 1 thread${route}, fused spline and Björck kernels)`;
+  return `cpu (CPU, plain JS${route}, fused spline and Björck kernels)`;
 }
 
 /**

@@ -19,7 +19,8 @@ export interface NativeSgemm {
   /**
    * `C[M,N] = op(A) · op(B)` (row-major; `op` transposes when the flag is set): A is stored as
    * `[M,K]` (`[K,M]` transposed), B as `[K,N]` (`[N,K]` transposed). The arrays may be
-   * subarray views; nothing is copied.
+   * subarray views (also of a WebAssembly heap); nothing is copied. With `accumulate`,
+   * `C += op(A) · op(B)`.
    */
   sgemm(
     transA: boolean,
@@ -30,6 +31,7 @@ export interface NativeSgemm {
     A: Float32Array,
     B: Float32Array,
     C: Float32Array,
+    accumulate?: boolean,
   ): void;
 }
 
@@ -110,7 +112,7 @@ export function openBlas(threads?: number): NativeSgemm | null {
     cached = {
       path,
       threads: s.openblas_get_num_threads(),
-      sgemm(transA, transB, M, N, K, A, B, C) {
+      sgemm(transA, transB, M, N, K, A, B, C, accumulate = false) {
         s.cblas_sgemm(
           CBLAS_ROW_MAJOR,
           transA ? CBLAS_TRANS : CBLAS_NO_TRANS,
@@ -123,7 +125,7 @@ export function openBlas(threads?: number): NativeSgemm | null {
           transA ? M : K,
           B,
           transB ? K : N,
-          0,
+          accumulate ? 1 : 0,
           C,
           N,
         );

@@ -7,10 +7,18 @@
  * @module
  */
 
+import { cpuIO, wasmIO } from "./backend_io.ts";
+
 /** A backend-specific kernel module. */
 interface KernelModule {
   register(): void;
 }
+
+/** The BLAS routes of `blas_kernels.ts` for one CPU backend (registered last: see there). */
+const blasFor = (name: "cpu" | "wasm") => () =>
+  import("./blas_kernels.ts").then((m) => ({
+    register: () => m.registerBlasKernels(name, name === "cpu" ? cpuIO : wasmIO),
+  }));
 
 const loaders: Record<string, Array<() => Promise<KernelModule>>> = {
   cpu: [
@@ -18,12 +26,14 @@ const loaders: Record<string, Array<() => Promise<KernelModule>>> = {
     () => import("./bjorck_cpu.ts"),
     () => import("./missing_cpu.ts"),
     () => import("./fused_cpu.ts"),
+    blasFor("cpu"),
   ],
   wasm: [
     () => import("./spline_wasm.ts"),
     () => import("./bjorck_wasm.ts"),
     () => import("./missing_wasm.ts"),
     () => import("./fused_wasm.ts"),
+    blasFor("wasm"),
   ],
   webgpu: [
     () => import("./spline_webgpu.ts"),

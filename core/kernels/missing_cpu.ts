@@ -7,11 +7,9 @@
  *   took 376 s for one 16×40×40×64→64 3×3 backward pass; these run direct loops over the
  *   output pixels and filter taps whose innermost loop runs over the contiguous output channels
  *   (the im2col product without materialising the patch matrix).
- * - `BatchMatMul`, only when a native OpenBLAS is available through FFI (`core/runtime.ts`:
- *   Deno with `--allow-ffi` and the library installed): products of at least
- *   {@linkcode BLAS_MIN_MACS} multiply-adds per matrix go to `cblas_sgemm` (both cores,
- *   ~50 GFLOP/s at 1024² here against ~1 for the stock kernel); smaller ones, and every product
- *   when no library is found, stay with the stock kernel.
+ *
+ * Where a native BLAS opens, `blas_kernels.ts` routes large products and convolutions past
+ * these kernels (they stay the fallback).
  *
  * The loops are exported for the `wasm` module, which runs them on its heap.
  *
@@ -27,7 +25,6 @@ import type {
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { tf } from "../tf.ts";
 import { replaceKernel } from "./replace_kernel.ts";
-import { type NativeSgemm, openBlas } from "../runtime.ts";
 
 /** Shapes of an unsorted segment sum: `n` ids, each summing `inner` contiguous values. */
 export interface SegmentDims {
@@ -279,70 +276,9 @@ const inputGradCpu: KernelFunc = ({ inputs, backend, attrs }) => {
   return be.makeTensorInfo(a.inputShape, "float32", dx);
 };
 
-/** Multiply-adds per matrix from which `BatchMatMul` on cpu goes to the native BLAS. */
-export const BLAS_MIN_MACS = 16 * 16 * 16;
-
-/** `BatchMatMul` through `blas` for large products, `stock` otherwise (same semantics). */
-export function blasBatchMatMul(blas: NativeSgemm, stock: KernelFunc): KernelFunc {
-  return (args) => {
-    const { a, b } = args.inputs as unknown as { a: TensorInfo; b: TensorInfo };
-    const { transposeA, transposeB } = args.attrs as unknown as {
-      transposeA: boolean;
-      transposeB: boolean;
-    };
-    const ar = a.shape.length, br = b.shape.length;
-    const M = transposeA ? a.shape[ar - 1] : a.shape[ar - 2];
-    const K = transposeA ? a.shape[ar - 2] : a.shape[ar - 1];
-    const K2 = transposeB ? b.shape[br - 1] : b.shape[br - 2];
-    const N = transposeB ? b.shape[br - 2] : b.shape[br - 1];
-    if (a.dtype !== "float32" || b.dtype !== "float32" || K !== K2 || M * N * K < BLAS_MIN_MACS) {
-      return stock(args);
-    }
-    const outer = tf.backend_util.assertAndGetBroadcastShape(
-      a.shape.slice(0, -2),
-      b.shape.slice(0, -2),
-    );
-    const batchA = a.shape.slice(0, -2).reduce((p, q) => p * q, 1);
-    const batchB = b.shape.slice(0, -2).reduce((p, q) => p * q, 1);
-    const batch = outer.reduce((p, q) => p * q, 1);
-    if ((batchA !== 1 && batchA !== batch) || (batchB !== 1 && batchB !== batch)) {
-      return stock(args);
-    }
-    const be = args.backend as MathBackendCPU;
-    const av = float32(be, a, "BatchMatMul"), bv = float32(be, b, "BatchMatMul");
-    const out = new Float32Array(batch * M * N);
-    for (let i = 0; i < batch; i++) {
-      const ao = (batchA === 1 ? 0 : i) * M * K, bo = (batchB === 1 ? 0 : i) * K * N;
-      blas.sgemm(
-        transposeA,
-        transposeB,
-        M,
-        N,
-        K,
-        av.subarray(ao, ao + M * K),
-        bv.subarray(bo, bo + K * N),
-        out.subarray(i * M * N, (i + 1) * M * N),
-      );
-    }
-    return be.makeTensorInfo([...outer, M, N], "float32", out);
-  };
-}
-
-/** Whether `BatchMatMul` on cpu currently runs through a native BLAS. */
-export let cpuMatMulBlas: string | null = null;
-
 /** Register the replacement kernels on the `cpu` backend. */
 export function register(): void {
   replaceKernel("UnsortedSegmentSum", "cpu", segmentSumCpu);
   replaceKernel("Conv2DBackpropFilter", "cpu", filterGradCpu);
   replaceKernel("Conv2DBackpropInput", "cpu", inputGradCpu);
-  const blas = openBlas();
-  // keep the original kernel (register() may run again after a re-import)
-  stockCpuMatMul ??= tf.getKernel("BatchMatMul", "cpu")?.kernelFunc ?? null;
-  if (blas && stockCpuMatMul) {
-    replaceKernel("BatchMatMul", "cpu", blasBatchMatMul(blas, stockCpuMatMul));
-    cpuMatMulBlas = `${blas.path}, ${blas.threads} threads`;
-  }
 }
-
-let stockCpuMatMul: KernelFunc | null = null;

@@ -13,7 +13,7 @@
  */
 import type { GradSaveFunc, Tensor } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
-import { cpuMatMulBlas } from "../kernels/missing_cpu.ts";
+import { blasRoute } from "../kernels/blas_kernels.ts";
 
 /** Name of the fused forward kernel (input `w`; attrs `iters`, `beta`). */
 export const BJORCK_KERNEL = "LipsplineBjorck";
@@ -65,7 +65,7 @@ export function useFusedBjorck(shape: readonly number[], iters: number): boolean
   const kept = groups * ((iters + 1) * r * c + iters * c * c) * 16;
   if (kept > FUSED_MAX_KEPT_BYTES) return false;
   const comp = BJORCK_COST_MODEL.composite[
-    backend === "cpu" && cpuMatMulBlas !== null ? "cpuBlas" : backend
+    backend === "cpu" && blasRoute("cpu") !== null ? "cpuBlas" : backend
   ];
   if (!comp) return true;
   const unit = r * c * c;
@@ -126,7 +126,6 @@ function checkArgs(w: Tensor, iters: number, beta: number): void {
  * @example
  * ```ts
  * import { tf } from "../tf.ts";
-import { cpuMatMulBlas } from "../kernels/missing_cpu.ts";
  * import { bjorck } from "./bjorck.ts";
  * const w = tf.randomNormal([25, 10, 10]);
  * const q = bjorck(tf.div(w, 10), 15); // ~orthonormal 10×10 matrices
@@ -337,7 +336,6 @@ function sigmaMax(
  * @example
  * ```ts
  * import { tf } from "../tf.ts";
-import { cpuMatMulBlas } from "../kernels/missing_cpu.ts";
  * import { spectralNorm } from "./bjorck.ts";
  * const s = await spectralNorm(tf.eye(3).mul(2)); // Float32Array [2]
  * ```

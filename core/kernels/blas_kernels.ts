@@ -1,0 +1,352 @@
+/**
+ * Matrix products and 2-D convolutions through a native BLAS (`cblas_sgemm` of the system
+ * OpenBLAS, reached by Deno FFI in `core/runtime.ts`), on both CPU backends. Registered only
+ * when the library opens; products below {@linkcode BLAS_MIN_MACS} multiply-adds, and layouts
+ * these kernels do not handle (NCHW, dilation > 1, non-float32), go to the kernel that was
+ * registered before (the stock one, or lipspline's replacement in `missing_*.ts`).
+ *
+ * - `BatchMatMul`: one `sgemm` per matrix of the (broadcast) batch, transposes as BLAS flags.
+ * - `Conv2D` (NHWC): im2col of a chunk of images into `cols [P, fh·fw·Cin]` (P = output
+ *   pixels of the chunk), then `out [P, Cout] = cols · W`, the filter `[fh, fw, Cin, Cout]`
+ *   being `W [fh·fw·Cin, Cout]` row-major. A 1×1 filter with stride 1 and no padding uses `x`
+ *   itself as `cols`.
+ * - `Conv2DBackpropInput`: `cols = dy · Wᵀ` per chunk, then col2im (scatter-add into dx).
+ * - `Conv2DBackpropFilter`: `dW = Σ_chunks colsᵀ · dy`, accumulated by `sgemm` itself.
+ *
+ * The patch matrix lives in one JS buffer reused across calls (at most
+ * {@linkcode IM2COL_CHUNK_BYTES}): fresh pages are slow to fault in on some VMs. On the wasm
+ * backend, BLAS reads and writes the tensors on the wasm heap in place (FFI takes the views).
+ *
+ * @module
+ */
+import type {
+  Conv2DAttrs,
+  Conv2DBackpropFilterAttrs,
+  Conv2DBackpropInputAttrs,
+  KernelFunc,
+  TensorInfo,
+} from "@tensorflow/tfjs-core";
+import { tf } from "../tf.ts";
+import type { BackendIO } from "./backend_io.ts";
+import { replaceKernel } from "./replace_kernel.ts";
+import { type ConvGeometry, convGeometry } from "./missing_cpu.ts";
+import { col2imAdd } from "./missing_wasm.ts";
+import { type NativeSgemm, openBlas } from "../runtime.ts";
+
+/**
+ * Multiply-adds per product from which the BLAS kernels take over, per backend: the stock cpu
+ * matMul runs at ~1 GFLOP/s, so BLAS wins early; wasm's XNNPACK products run at 13–27 GFLOP/s
+ * on one core with ~3 µs per call, so BLAS (two cores, ~50+ GFLOP/s) wins from mid sizes.
+ */
+export const BLAS_MIN_MACS: Readonly<Record<string, number>> = { cpu: 16 ** 3, wasm: 64 ** 3 };
+
+/** Largest patch matrix (bytes) one chunk of a convolution materialises. */
+export const IM2COL_CHUNK_BYTES = 32 * 1024 * 1024;
+
+const routes = new Map<string, string>();
+
+/**
+ * What runs matrix products and convolutions on `backendName` through BLAS, e.g.
+ * `"libopenblas.so.0, 2 threads"`, or null when they run on the backend's own kernels.
+ *
+ * @example
+ * ```ts ignore
+ * blasRoute("wasm"); // "libopenblas.so.0, 2 threads" once the wasm kernels are registered
+ * ```
+ */
+export function blasRoute(backendName: string): string | null {
+  return routes.get(backendName) ?? null;
+}
+
+let patches = new Float32Array(0);
+
+/** A scratch patch matrix of `n` floats (reused; contents undefined). */
+function patchBuffer(n: number): Float32Array {
+  if (patches.length < n) patches = new Float32Array(n);
+  return patches.subarray(0, n);
+}
+
+const size = (shape: readonly number[]) => shape.reduce((p, q) => p * q, 1);
+
+// ---------------------------------------------------------------------------------------------
+// BatchMatMul
+
+/** `BatchMatMul` through `blas` from `minMacs` multiply-adds per matrix, else `fallback`. */
+export function blasBatchMatMul(
+  io: BackendIO,
+  blas: NativeSgemm,
+  fallback: KernelFunc,
+  minMacs: number,
+): KernelFunc {
+  return (args) => {
+    const { a, b } = args.inputs as unknown as { a: TensorInfo; b: TensorInfo };
+    const { transposeA, transposeB } = args.attrs as unknown as {
+      transposeA: boolean;
+      transposeB: boolean;
+    };
+    const ar = a.shape.length, br = b.shape.length;
+    const M = transposeA ? a.shape[ar - 1] : a.shape[ar - 2];
+    const K = transposeA ? a.shape[ar - 2] : a.shape[ar - 1];
+    const K2 = transposeB ? b.shape[br - 1] : b.shape[br - 2];
+    const N = transposeB ? b.shape[br - 2] : b.shape[br - 1];
+    if (a.dtype !== "float32" || b.dtype !== "float32" || K !== K2 || M * N * K < minMacs) {
+      return fallback(args);
+    }
+    const outer = tf.backend_util.assertAndGetBroadcastShape(
+      a.shape.slice(0, -2),
+      b.shape.slice(0, -2),
+    );
+    const batchA = size(a.shape.slice(0, -2));
+    const batchB = size(b.shape.slice(0, -2));
+    const batch = size(outer);
+    if ((batchA !== 1 && batchA !== batch) || (batchB !== 1 && batchB !== batch)) {
+      return fallback(args);
+    }
+    return io.write(args.backend, [...outer, M, N], (out) => {
+      const av = io.read(args.backend, a), bv = io.read(args.backend, b);
+      for (let i = 0; i < batch; i++) {
+        const ao = (batchA === 1 ? 0 : i) * M * K, bo = (batchB === 1 ? 0 : i) * K * N;
+        blas.sgemm(
+          transposeA,
+          transposeB,
+          M,
+          N,
+          K,
+          av.subarray(ao, ao + M * K),
+          bv.subarray(bo, bo + K * N),
+          out.subarray(i * M * N, (i + 1) * M * N),
+        );
+      }
+    });
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolutions
+
+/**
+ * im2col of images `n0 ≤ n < n1`: `cols[p, (ky·fw + kx)·Cin + ci] = x[n, iy, ix, ci]` with
+ * `iy = oy·sh - top + ky`, `ix = ox·sw - left + kx` for output pixel `p` of `(n, oy, ox)`, zero
+ * where the tap falls in the padding.
+ */
+export function im2colRows(
+  x: Float32Array,
+  cols: Float32Array,
+  g: ConvGeometry,
+  n0: number,
+  n1: number,
+): void {
+  const { H, W, Cin, OH, OW, fh, fw, sh, sw, top, left } = g;
+  const K = fh * fw * Cin;
+  for (let n = n0; n < n1; n++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        const cOff = (((n - n0) * OH + oy) * OW + ox) * K;
+        for (let ky = 0; ky < fh; ky++) {
+          const iy = oy * sh - top + ky;
+          const rowOff = cOff + ky * fw * Cin;
+          if (iy < 0 || iy >= H) {
+            cols.fill(0, rowOff, rowOff + fw * Cin);
+            continue;
+          }
+          for (let kx = 0; kx < fw; kx++) {
+            const ix = ox * sw - left + kx;
+            const k0 = rowOff + kx * Cin;
+            if (ix < 0 || ix >= W) {
+              cols.fill(0, k0, k0 + Cin);
+              continue;
+            }
+            const xOff = ((n * H + iy) * W + ix) * Cin;
+            cols.set(x.subarray(xOff, xOff + Cin), k0);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Whether `g` is a 1×1 filter with stride 1 and no padding: `x` is its own patch matrix. */
+function isPointwise(g: ConvGeometry): boolean {
+  return g.fh === 1 && g.fw === 1 && g.sh === 1 && g.sw === 1 && g.top === 0 && g.left === 0;
+}
+
+/** Images per chunk so that the patch matrix stays under {@linkcode IM2COL_CHUNK_BYTES}. */
+function imagesPerChunk(g: ConvGeometry): number {
+  const perImage = 4 * g.fh * g.fw * g.Cin * Math.max(1, g.OH * g.OW);
+  return Math.max(1, Math.floor(IM2COL_CHUNK_BYTES / perImage));
+}
+
+/** Whether the BLAS conv kernels handle these attributes (else the fallback runs). */
+function handled(
+  dtypes: string[],
+  dataFormat: string,
+  dilations: [number, number] | number | undefined,
+): boolean {
+  const d = dilations ?? 1;
+  const unit = typeof d === "number" ? d === 1 : d[0] === 1 && d[1] === 1;
+  return dataFormat === "NHWC" && unit && dtypes.every((t) => t === "float32");
+}
+
+/** The dilations of conv attributes (the backprop kernels have none: always 1). */
+const DILATION = (a: object) => (a as { dilations?: [number, number] | number }).dilations;
+
+const convMacs = (g: ConvGeometry) => g.N * g.OH * g.OW * g.fh * g.fw * g.Cin * g.Cout;
+
+/** `Conv2D` (NHWC): im2col + `out = cols · W` per chunk of images. */
+export function blasConv2D(
+  io: BackendIO,
+  blas: NativeSgemm,
+  fallback: KernelFunc,
+  minMacs: number,
+): KernelFunc {
+  return (args) => {
+    const { x, filter } = args.inputs as unknown as { x: TensorInfo; filter: TensorInfo };
+    const a = args.attrs as unknown as Conv2DAttrs;
+    if (!handled([x.dtype, filter.dtype], a.dataFormat, DILATION(a))) return fallback(args);
+    const g = convGeometry(x.shape, filter.shape, a.strides, a.pad, "NHWC", a.dimRoundingMode);
+    if (convMacs(g) < minMacs) return fallback(args);
+    const K = g.fh * g.fw * g.Cin;
+    const perImage = g.OH * g.OW;
+    return io.write(args.backend, [g.N, g.OH, g.OW, g.Cout], (out) => {
+      const xv = io.read(args.backend, x), wv = io.read(args.backend, filter);
+      if (isPointwise(g)) {
+        blas.sgemm(false, false, g.N * perImage, g.Cout, K, xv, wv, out);
+        return;
+      }
+      const step = imagesPerChunk(g);
+      for (let n0 = 0; n0 < g.N; n0 += step) {
+        const n1 = Math.min(g.N, n0 + step);
+        const P = (n1 - n0) * perImage;
+        const cols = patchBuffer(P * K);
+        im2colRows(xv, cols, g, n0, n1);
+        // out[P, Cout] = cols[P, K] · W[K, Cout]
+        blas.sgemm(false, false, P, g.Cout, K, cols, wv, out.subarray(n0 * perImage * g.Cout));
+      }
+    });
+  };
+}
+
+/** `Conv2DBackpropInput` (NHWC): `cols = dy · Wᵀ` per chunk, then col2im into dx. */
+export function blasConv2DBackpropInput(
+  io: BackendIO,
+  blas: NativeSgemm,
+  fallback: KernelFunc,
+  minMacs: number,
+): KernelFunc {
+  return (args) => {
+    const { dy, filter } = args.inputs as unknown as { dy: TensorInfo; filter: TensorInfo };
+    const a = args.attrs as unknown as Conv2DBackpropInputAttrs;
+    if (!handled([dy.dtype, filter.dtype], a.dataFormat, DILATION(a))) return fallback(args);
+    const g = convGeometry(
+      a.inputShape,
+      filter.shape,
+      a.strides,
+      a.pad,
+      "NHWC",
+      a.dimRoundingMode,
+    );
+    if (convMacs(g) < minMacs) return fallback(args);
+    const K = g.fh * g.fw * g.Cin;
+    const perImage = g.OH * g.OW;
+    return io.write(args.backend, a.inputShape, (dx) => {
+      const dyv = io.read(args.backend, dy), wv = io.read(args.backend, filter);
+      if (isPointwise(g)) {
+        // dx[P, Cin] = dy[P, Cout] · W[Cin, Cout]ᵀ
+        blas.sgemm(false, true, g.N * perImage, K, g.Cout, dyv, wv, dx);
+        return;
+      }
+      dx.fill(0);
+      const step = imagesPerChunk(g);
+      for (let n0 = 0; n0 < g.N; n0 += step) {
+        const n1 = Math.min(g.N, n0 + step);
+        const P = (n1 - n0) * perImage;
+        const cols = patchBuffer(P * K);
+        // cols[P, K] = dy[P, Cout] · W[K, Cout]ᵀ, then scatter-add each patch into dx
+        blas.sgemm(false, true, P, K, g.Cout, dyv.subarray(n0 * perImage * g.Cout), wv, cols);
+        col2imAdd(cols, dx, g, n0, n1);
+      }
+    });
+  };
+}
+
+/** `Conv2DBackpropFilter` (NHWC): `dW = Σ_chunks colsᵀ · dy`, accumulated by `sgemm`. */
+export function blasConv2DBackpropFilter(
+  io: BackendIO,
+  blas: NativeSgemm,
+  fallback: KernelFunc,
+  minMacs: number,
+): KernelFunc {
+  return (args) => {
+    const { x, dy } = args.inputs as unknown as { x: TensorInfo; dy: TensorInfo };
+    const a = args.attrs as unknown as Conv2DBackpropFilterAttrs;
+    if (!handled([x.dtype, dy.dtype], a.dataFormat, DILATION(a))) return fallback(args);
+    const g = convGeometry(x.shape, a.filterShape, a.strides, a.pad, "NHWC", a.dimRoundingMode);
+    if (convMacs(g) < minMacs) return fallback(args);
+    const K = g.fh * g.fw * g.Cin;
+    const perImage = g.OH * g.OW;
+    return io.write(args.backend, a.filterShape, (dw) => {
+      const xv = io.read(args.backend, x), dyv = io.read(args.backend, dy);
+      if (isPointwise(g)) {
+        // dW[Cin, Cout] = x[P, Cin]ᵀ · dy[P, Cout]
+        blas.sgemm(true, false, K, g.Cout, g.N * perImage, xv, dyv, dw);
+        return;
+      }
+      const step = imagesPerChunk(g);
+      for (let n0 = 0; n0 < g.N; n0 += step) {
+        const n1 = Math.min(g.N, n0 + step);
+        const P = (n1 - n0) * perImage;
+        const cols = patchBuffer(P * K);
+        im2colRows(xv, cols, g, n0, n1);
+        // dW[K, Cout] (+)= cols[P, K]ᵀ · dy[P, Cout]
+        blas.sgemm(
+          true,
+          false,
+          K,
+          g.Cout,
+          P,
+          cols,
+          dyv.subarray(n0 * perImage * g.Cout, n1 * perImage * g.Cout),
+          dw,
+          n0 > 0,
+        );
+      }
+    });
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration
+
+/** The kernels registered before ours, per `backend/kernel` (kept across re-registrations). */
+const fallbacks = new Map<string, KernelFunc>();
+
+const FACTORIES: Record<
+  string,
+  (io: BackendIO, blas: NativeSgemm, fallback: KernelFunc, minMacs: number) => KernelFunc
+> = {
+  BatchMatMul: blasBatchMatMul,
+  Conv2D: blasConv2D,
+  Conv2DBackpropInput: blasConv2DBackpropInput,
+  Conv2DBackpropFilter: blasConv2DBackpropFilter,
+};
+
+/**
+ * Route `backendName`'s matrix products and convolutions through the native BLAS when one
+ * opens (else nothing changes). Call after the backend's other replacement kernels, which
+ * become the fallbacks for small or unhandled cases.
+ */
+export function registerBlasKernels(backendName: string, io: BackendIO): void {
+  const blas = openBlas();
+  if (!blas) return;
+  const minMacs = BLAS_MIN_MACS[backendName] ?? 0;
+  for (const [kernelName, make] of Object.entries(FACTORIES)) {
+    const key = `${backendName}/${kernelName}`;
+    if (!fallbacks.has(key)) {
+      const current = tf.getKernel(kernelName, backendName)?.kernelFunc;
+      if (!current) continue;
+      fallbacks.set(key, current);
+    }
+    replaceKernel(kernelName, backendName, make(io, blas, fallbacks.get(key)!, minMacs));
+  }
+  routes.set(backendName, `${blas.path}, ${blas.threads} threads`);
+}

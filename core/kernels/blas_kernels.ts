@@ -10,7 +10,8 @@
  *   pixels of the chunk), then `out [P, Cout] = cols · W`, the filter `[fh, fw, Cin, Cout]`
  *   being `W [fh·fw·Cin, Cout]` row-major. A 1×1 filter with stride 1 and no padding uses `x`
  *   itself as `cols`.
- * - `Conv2DBackpropInput`: `cols = dy · Wᵀ` per chunk, then col2im (scatter-add into dx).
+ * - `Conv2DBackpropInput`: for stride 1, the convolution of `dy` with the flipped filter
+ *   (im2col + product again); otherwise `cols = dy · Wᵀ` per chunk, then col2im (scatter-add).
  * - `Conv2DBackpropFilter`: `dW = Σ_chunks colsᵀ · dy`, accumulated by `sgemm` itself.
  *
  * The patch matrix lives in one JS buffer reused across calls (at most
@@ -127,7 +128,8 @@ export function blasBatchMatMul(
 /**
  * im2col of images `n0 ≤ n < n1`: `cols[p, (ky·fw + kx)·Cin + ci] = x[n, iy, ix, ci]` with
  * `iy = oy·sh - top + ky`, `ix = ox·sw - left + kx` for output pixel `p` of `(n, oy, ox)`, zero
- * where the tap falls in the padding.
+ * where the tap falls in the padding. For one pixel and filter row `ky`, the taps inside the
+ * image are one contiguous run of `x`, copied at once.
  */
 export function im2colRows(
   x: Float32Array,
@@ -138,27 +140,24 @@ export function im2colRows(
 ): void {
   const { H, W, Cin, OH, OW, fh, fw, sh, sw, top, left } = g;
   const K = fh * fw * Cin;
+  const rowLen = fw * Cin;
   for (let n = n0; n < n1; n++) {
     for (let oy = 0; oy < OH; oy++) {
       for (let ox = 0; ox < OW; ox++) {
         const cOff = (((n - n0) * OH + oy) * OW + ox) * K;
+        const ix0 = ox * sw - left;
+        const kx0 = Math.max(0, -ix0), kx1 = Math.min(fw, W - ix0); // taps inside: [kx0, kx1)
         for (let ky = 0; ky < fh; ky++) {
           const iy = oy * sh - top + ky;
-          const rowOff = cOff + ky * fw * Cin;
-          if (iy < 0 || iy >= H) {
-            cols.fill(0, rowOff, rowOff + fw * Cin);
+          const rowOff = cOff + ky * rowLen;
+          if (iy < 0 || iy >= H || kx1 <= kx0) {
+            cols.fill(0, rowOff, rowOff + rowLen);
             continue;
           }
-          for (let kx = 0; kx < fw; kx++) {
-            const ix = ox * sw - left + kx;
-            const k0 = rowOff + kx * Cin;
-            if (ix < 0 || ix >= W) {
-              cols.fill(0, k0, k0 + Cin);
-              continue;
-            }
-            const xOff = ((n * H + iy) * W + ix) * Cin;
-            cols.set(x.subarray(xOff, xOff + Cin), k0);
-          }
+          if (kx0 > 0) cols.fill(0, rowOff, rowOff + kx0 * Cin);
+          if (kx1 < fw) cols.fill(0, rowOff + kx1 * Cin, rowOff + rowLen);
+          const src = ((n * H + iy) * W + ix0 + kx0) * Cin;
+          cols.set(x.subarray(src, src + (kx1 - kx0) * Cin), rowOff + kx0 * Cin);
         }
       }
     }
@@ -226,7 +225,60 @@ export function blasConv2D(
   };
 }
 
-/** `Conv2DBackpropInput` (NHWC): `cols = dy · Wᵀ` per chunk, then col2im into dx. */
+/**
+ * The input gradient of a stride-1 convolution is itself a stride-1 convolution: of `dy` with the
+ * filter flipped in space and with its channel roles swapped, `W'[ky', kx', co, ci] =
+ * W[fh-1-ky', fw-1-kx', ci, co]`, padded by `fh-1-top` rows above and `fw-1-left` columns left
+ * (substitute `ky' = fh-1-ky` in `dx[iy, ix] = Σ dy[iy+top-ky, ix+left-kx] W[ky, kx]`). So dx
+ * is im2col of dy and one product per chunk, with no col2im scatter.
+ */
+function transposedConv(
+  dy: Float32Array,
+  w: Float32Array,
+  dx: Float32Array,
+  g: ConvGeometry,
+  blas: NativeSgemm,
+): void {
+  const { fh, fw, Cin, Cout } = g;
+  const flipped = new Float32Array(fh * fw * Cout * Cin);
+  for (let ky = 0; ky < fh; ky++) {
+    for (let kx = 0; kx < fw; kx++) {
+      const src = ((fh - 1 - ky) * fw + (fw - 1 - kx)) * Cin * Cout;
+      const dst = (ky * fw + kx) * Cout * Cin;
+      for (let ci = 0; ci < Cin; ci++) {
+        for (let co = 0; co < Cout; co++) flipped[dst + co * Cin + ci] = w[src + ci * Cout + co];
+      }
+    }
+  }
+  const t: ConvGeometry = {
+    N: g.N,
+    H: g.OH,
+    W: g.OW,
+    Cin: Cout,
+    OH: g.H,
+    OW: g.W,
+    Cout: Cin,
+    fh,
+    fw,
+    sh: 1,
+    sw: 1,
+    top: fh - 1 - g.top,
+    left: fw - 1 - g.left,
+  };
+  const K = fh * fw * Cout;
+  const perImage = t.OH * t.OW;
+  const step = imagesPerChunk(t);
+  for (let n0 = 0; n0 < t.N; n0 += step) {
+    const n1 = Math.min(t.N, n0 + step);
+    const P = (n1 - n0) * perImage;
+    const cols = patchBuffer(P * K);
+    im2colRows(dy, cols, t, n0, n1);
+    // dx[P, Cin] = cols[P, fh·fw·Cout] · W'[fh·fw·Cout, Cin]
+    blas.sgemm(false, false, P, Cin, K, cols, flipped, dx.subarray(n0 * perImage * Cin));
+  }
+}
+
+/** `Conv2DBackpropInput` (NHWC): stride 1 as a convolution of dy, else `dy · Wᵀ` and col2im. */
 export function blasConv2DBackpropInput(
   io: BackendIO,
   blas: NativeSgemm,
@@ -253,6 +305,10 @@ export function blasConv2DBackpropInput(
       if (isPointwise(g)) {
         // dx[P, Cin] = dy[P, Cout] · W[Cin, Cout]ᵀ
         blas.sgemm(false, true, g.N * perImage, K, g.Cout, dyv, wv, dx);
+        return;
+      }
+      if (g.sh === 1 && g.sw === 1) {
+        transposedConv(dyv, wv, dx, g, blas);
         return;
       }
       dx.fill(0);

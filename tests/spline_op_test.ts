@@ -568,3 +568,21 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "spline op on wasm: repeated calls keep the tensor count and the heap flat (scratch freed)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await useBackend("wasm");
+    // 4096 channels x K 101: each backward call uses 6.6 MB of scratch on the heap
+    const cs = randomCase(45, 1, 8, 4096, { size: 101, range: 1 });
+    const heapBytes = () =>
+      (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
+    for (let i = 0; i < 3; i++) await evaluate(cs); // warm up
+    const tensors = tf.memory().numTensors, heap = heapBytes();
+    for (let i = 0; i < 40; i++) await evaluate(cs); // a leak would add 260 MB
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.equal(heapBytes(), heap);
+  },
+});

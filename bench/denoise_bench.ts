@@ -1,17 +1,15 @@
 /**
  * Training-step benchmarks of the denoising experiment (spec §5): one step (forward, backward,
- * Adam) of a CNN of 3×3 convolutions, channels [1,64,64,64,64,64,64,64,1], on a batch of
- * noisy `size`×`size` grayscale patches (default: batch 128, 40×40, as in the paper).
+ * Adam) of the paper's CNN of BCOP 3×3 layers (the `bcop_conv` layer plugin: orthogonal
+ * convolutions rebuilt from their matrices by Björck in every forward pass, circular padding,
+ * with a bias), channels [1,64,64,64,64,64,64,64,1], on a batch of noisy `size`×`size`
+ * grayscale patches (default: batch 128, 40×40, as in the paper). Loss: sum of squared errors
+ * / batch (+ λ TV2).
  *
  * - `step_denoise`: the `linearspline` activation between the layers (K = 51, R = 0.1,
  *   identity init, constrained, TV(2) with λ = 1e-6), through the plugin's
  *   `forwardWithRegularization`;
  * - `step_denoise_relu`: the same step with `tf.relu`.
- *
- * **Not included**: the BCOP weight construction (orthogonal parametrisation of each 3×3
- * kernel), which lipspline does not have yet. Its cost is per layer and independent of the
- * batch; here the layers are plain `tf.conv2d` (stride 1, 'same', NHWC) with a bias, on
- * unconstrained `tf.variable` weights. Loss: sum of squared errors / batch (+ λ TV2).
  *
  * **Spline share, method**: every step of both cases runs under `tf.profile`, which times each
  * kernel the engine dispatches (on cpu and wasm the kernels are synchronous, so a kernel's time
@@ -31,6 +29,8 @@
  * out), `spline_share_runs`, and the last step's `spline_ms`, `conv_ms` (the `Conv2D*`
  * kernels: forward and both backprops), `kernels_ms` (top-level kernels), `clone_ms` (the nested
  * `Identity` copies) and `profiled_step_ms` (its wall time).
+ * The BCOP weight construction of the eight layers (batch-independent) is timed on its own by
+ * `bcop_weight_64` (forward + backward of one 64-channel 3×3 layer's weight).
  * The relu case reports the same kernel times without the spline fields; its
  * `kernels_ms − conv_ms` bounds the relu's cost. The
  * difference `step_denoise − step_denoise_relu` is a cross-check of the spline's cost.
@@ -42,13 +42,18 @@
  *
  * @module
  */
-import type { Scalar, Tensor, Tensor4D, Variable } from "@tensorflow/tfjs-core";
+import type { Scalar, Tensor, Tensor4D } from "@tensorflow/tfjs-core";
 import { tf } from "../core/tf.ts";
 import { createRegistry } from "../core/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
 import { Adam } from "../core/adam.ts";
-import type { ActivationInstance, ActivationParams, Parameter } from "../core/plugin.ts";
+import type {
+  ActivationInstance,
+  ActivationParams,
+  LayerInstance,
+  Parameter,
+} from "../core/plugin.ts";
 import type { BenchCase, BenchIteration } from "./harness.ts";
 
 /** Channels of the paper's denoiser (spec §5). */
@@ -78,8 +83,7 @@ const SHARE_METHOD = "each timed step runs under tf.profile; spline_share = time
   "nested Identity copies of saved inputs), median over the timed steps; spline_share_wall = " +
   "spline kernels / the profiled step's wall time";
 /** What a note in the info says is not included. */
-const NOT_INCLUDED = "BCOP weight construction (orthogonal parametrisation) not included: " +
-  "plain 3x3 tf.conv2d layers; BCOP adds a batch-independent cost per layer";
+const LAYERS = "bcop_conv 3x3 (Bjorck 25, power iterations 10), circular padding, bias";
 
 /** One step of the denoiser, built on the current backend. */
 export interface DenoiseStep {
@@ -102,20 +106,19 @@ export async function buildDenoiseStep(
   const registry = createRegistry(builtinPlugins);
   const rng = new MT19937(42);
   const params: Parameter[] = [];
-  const weights: Variable[] = [];
-  const biases: Variable[] = [];
+  const convs: LayerInstance[] = [];
   const acts: ActivationInstance[] = [];
+  const bcop = await registry.layer("bcop_conv");
   for (let l = 0; l + 1 < channels.length; l++) {
     const [cin, cout] = [channels[l], channels[l + 1]];
-    // He-like scale so that activations stay in the spline's range order of magnitude
-    const w = tf.tidy(() =>
-      tf.variable(tf.randomNormal([3, 3, cin, cout], 0, Math.sqrt(1 / (9 * cin)), "float32", l))
-    );
-    const b = tf.tidy(() => tf.variable(tf.zeros([cout])));
-    weights.push(w);
-    biases.push(b);
-    params.push({ name: `conv${l}/weight`, group: "weights", variable: w });
-    params.push({ name: `conv${l}/bias`, group: "weights", variable: b });
+    const conv = bcop.create({ tf, name: `conv${l}`, rng }, {
+      inChannels: cin,
+      outChannels: cout,
+      kernelSize: 3,
+      bias: true,
+    });
+    convs.push(conv);
+    params.push(...conv.parameters());
     if (l + 2 < channels.length && activation === "linearspline") {
       const plugin = await registry.activation("linearspline");
       const act = plugin.create({
@@ -139,9 +142,9 @@ export async function buildDenoiseStep(
   const loss = (): Scalar => {
     let h = noisy as Tensor4D;
     let reg: Tensor = tf.scalar(0);
-    for (let l = 0; l < weights.length; l++) {
-      h = tf.add(tf.conv2d(h, weights[l] as Tensor4D, 1, "same"), biases[l]) as Tensor4D;
-      if (l + 1 === weights.length) break;
+    for (let l = 0; l < convs.length; l++) {
+      h = convs[l].forward(h) as Tensor4D;
+      if (l + 1 === convs.length) break;
       if (activation === "relu") {
         h = tf.relu(h);
       } else {
@@ -165,6 +168,7 @@ export async function buildDenoiseStep(
     },
     dispose() {
       adam.dispose();
+      for (const c of convs) c.dispose?.();
       for (const p of params) p.variable.dispose();
       clean.dispose();
       noisy.dispose();
@@ -271,8 +275,7 @@ export function denoiseBenches(batch = 128, size = 40): BenchCase[] {
     batch,
     patch: [size, size],
     channels: DENOISE_CHANNELS.join("-"),
-    conv: "3x3 tf.conv2d, stride 1, same, NHWC, bias",
-    note: NOT_INCLUDED,
+    layers: LAYERS,
     ...(backends ? { cpu: CPU_LEFT_OUT } : {}),
   };
   const cases: BenchCase[] = [];
@@ -301,5 +304,42 @@ export function denoiseBenches(batch = 128, size = 40): BenchCase[] {
   return cases;
 }
 
-/** The benchmarks at the paper's size: batch 128, 40×40. */
-export const benches: BenchCase[] = denoiseBenches();
+/**
+ * Forward + backward of the BCOP weight construction of one 64→64 3×3 layer (spec §4: power
+ * iterations, Björck on the five 64×64 matrices, projectors, kernel products), the per-layer
+ * cost of a denoiser step that does not depend on the batch.
+ */
+export function bcopWeightBench(): BenchCase {
+  return {
+    bench: "bcop_weight_64",
+    info: { layer: "bcop_conv 64->64 3x3, Bjorck 25, power iterations 10" },
+    async setup() {
+      const registry = createRegistry(builtinPlugins);
+      const bcop = await registry.layer("bcop_conv");
+      const conv = bcop.create({ tf, name: "conv", rng: new MT19937(1) }, {
+        inChannels: 64,
+        outChannels: 64,
+        kernelSize: 3,
+        bias: false,
+      }) as LayerInstance & { kernel(): Tensor };
+      const matrices = conv.parameters()[0].variable;
+      return {
+        async run() {
+          const first = tf.tidy(() => {
+            const { grads } = tf.variableGrads(() => tf.sum(conv.kernel()) as Scalar, [matrices]);
+            return tf.slice(tf.reshape(grads[matrices.name], [-1]), 0, 1);
+          });
+          await first.data(); // waits for the whole computation on every backend
+          first.dispose();
+        },
+        dispose() {
+          conv.dispose?.();
+          matrices.dispose();
+        },
+      };
+    },
+  };
+}
+
+/** The benchmarks at the paper's size: batch 128, 40×40, and the BCOP weight construction. */
+export const benches: BenchCase[] = [bcopWeightBench(), ...denoiseBenches()];

@@ -18,6 +18,7 @@ export const builtinPlugins: PluginManifest = {
   },
   layer: {
     lipschitz_linear: () => import("./layers/lipschitz_linear.ts"),
+    bcop_conv: () => import("./layers/bcop_conv.ts"),
   },
   projection: {
     orthonormalize: () => import("./projections/orthonormalize.ts"),

@@ -21,26 +21,28 @@ export const BJORCK_KERNEL = "LipsplineBjorck";
 export const BJORCK_GRAD_KERNEL = "LipsplineBjorckGrad";
 
 /**
- * Cost model that picks the route, fitted to `deno task bench bjorck_size` (15 iterations,
- * forward + backward, 2-core AMD EPYC, shared and noisy). A "unit" is `r·c²` with
- * `r = max(out, in)`, `c = min(out, in)`: both routes do O(iters · r · c²) work per matrix, and
- * every term scales with `iters`, so the decision does not depend on it.
+ * Cost model that picks the route, fitted to measurements of 25 iterations, forward + backward
+ * (2-core AMD EPYC). A "unit" is `r·c²` with `r = max(out, in)`, `c = min(out, in)`: both
+ * routes do O(iters · r · c²) work per matrix, and every term scales with `iters`, so the
+ * decision does not depend on it.
  *
- * - fused kernel: ≈ 30 ns per unit per group of 4 matrices (its SIMD lanes run over the batch,
+ * - fused kernel: ≈ 50 ns per unit per group of 4 matrices (its SIMD lanes run over the batch,
  *   so 1 to 4 matrices cost the same);
- * - composite: ≈ 3 ms of per-op overhead per call, plus per matrix ≈ 10 ns per unit on wasm
- *   (its matMul at 13–27 GFLOP/s once `missing_wasm.ts` routes it around the slow transposed
- *   and batched paths), ≈ 15 ns with the OpenBLAS matMul on cpu (`core/runtime.ts`), and
- *   ≈ 180 ns with the stock cpu matMul (~1 GFLOP/s).
+ * - composite: a per-op overhead per call, plus per matrix ≈ 10 ns per unit on wasm (its
+ *   matMul at 13–27 GFLOP/s once `missing_wasm.ts` routes it around the slow transposed and
+ *   batched paths), ≈ 5 ns when OpenBLAS runs the wasm products (`blas_kernels.ts`), ≈ 15 ns
+ *   with OpenBLAS on cpu, and ≈ 180 ns with the stock cpu matMul (~1 GFLOP/s).
  *
- * Measured on wasm (ms, fused vs composite): 4 layers of the 1d config 0.5–0.8 vs 9.5–18;
- * 25×64×64 56–60 vs 87–93; 4×128×128 59–60 vs 72–82; 4×256×256 500–509 vs 489;
- * 1×64×64 7.5–8 vs 3.7–4.1; 1×256×256 450 vs 121–129; 1×1024×64 119–130 vs 59–65.
+ * Measured on wasm with OpenBLAS (ms, fused vs composite, 2026-11-26): 25×10×10 (the 1d
+ * layers) 0.5 vs 7.0; 5×64×64 (a BCOP layer) 28.8 vs 11.3; 4×128×128 111 vs 47;
+ * 1×256×256 892 vs 60. Without OpenBLAS (earlier, 15 iterations): 25×64×64 56–60 vs 87–93;
+ * 4×256×256 500–509 vs 489; 1×64×64 7.5–8 vs 3.7–4.1; 1×1024×64 119–130 vs 59–65.
  */
 export const BJORCK_COST_MODEL = {
-  fusedNsPerUnitPerGroup: 30,
+  fusedNsPerUnitPerGroup: 50,
   composite: {
     wasm: { overheadMs: 3, nsPerUnit: 10 },
+    wasmBlas: { overheadMs: 4.6, nsPerUnit: 5 },
     cpu: { overheadMs: 5, nsPerUnit: 180 },
     cpuBlas: { overheadMs: 3, nsPerUnit: 15 },
   } as Record<string, { overheadMs: number; nsPerUnit: number }>,
@@ -64,9 +66,8 @@ export function useFusedBjorck(shape: readonly number[], iters: number): boolean
   const groups = Math.ceil(B / 4);
   const kept = groups * ((iters + 1) * r * c + iters * c * c) * 16;
   if (kept > FUSED_MAX_KEPT_BYTES) return false;
-  const comp = BJORCK_COST_MODEL.composite[
-    backend === "cpu" && blasRoute("cpu") !== null ? "cpuBlas" : backend
-  ];
+  const comp =
+    BJORCK_COST_MODEL.composite[blasRoute(backend) !== null ? `${backend}Blas` : backend];
   if (!comp) return true;
   const unit = r * c * c;
   const fusedMs = BJORCK_COST_MODEL.fusedNsPerUnitPerGroup * 1e-6 * groups * unit;

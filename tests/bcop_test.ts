@@ -17,9 +17,9 @@ import {
   bcopOrthonormalize,
   circularConv2d,
   circularConvSpectralNorm,
-  circularPad,
   powerIterationSigma,
 } from "../core/ops/bcop.ts";
+import { circularPad, circularPadComposite } from "../core/ops/circular_pad.ts";
 import bcopConv, {
   type BcopConvInstance,
   type BcopConvOptions,
@@ -526,5 +526,58 @@ Deno.test({
     x.dispose();
     layer.dispose!();
     for (const p of layer.parameters()) p.variable.dispose();
+  },
+});
+
+Deno.test({
+  name: "circularPad (fused cpu/wasm kernels, composite on webgpu): values and adjoint gradient",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    for (
+      const [backend, pad] of [
+        ["cpu", circularPad],
+        ["cpu", circularPadComposite],
+        ["wasm", circularPad],
+        ["webgpu", circularPad],
+      ] as const
+    ) {
+      await useBackend(backend);
+      // p = 1 on 5×4 (wrapped bands apart), p = 2 on 3×3 (bands overlap), p = 3 on 3×4 (p = H)
+      for (const [H, W, p] of [[5, 4, 1], [3, 3, 2], [3, 4, 3]]) {
+        const x = tf.randomNormal([2, H, W, 3], 0, 1, "float32", H + p);
+        const y = tf.randomNormal([2, H + 2 * p, W + 2 * p, 3], 0, 1, "float32", W + p);
+        const g = tf.grad((t: Tensor) => tf.sum(tf.mul(pad(t, p), y)))(x);
+        // adjoint identity: <pad(x), y> = <x, padᵀ(y)>, and padᵀ(y) is the gradient above
+        const padded = pad(x, p);
+        const lhs = (await tf.sum(tf.mul(padded, y)).data())[0];
+        const rhs = (await tf.sum(tf.mul(x, g)).data())[0];
+        const at = `${backend} ${pad.name} H=${H} W=${W} p=${p}`;
+        assert.ok(Math.abs(lhs - rhs) <= 1e-4 * (1 + Math.abs(lhs)), at);
+        // and entry by entry against a brute-force fold of y
+        const xv = await x.data(),
+          yv = await y.data(),
+          gv = await g.data(),
+          pv = await padded.data();
+        const want = new Float64Array(gv.length);
+        const [H2, W2] = [H + 2 * p, W + 2 * p];
+        for (let n = 0; n < 2; n++) {
+          for (let i = 0; i < H2; i++) {
+            for (let j = 0; j < W2; j++) {
+              const si = (((i - p) % H) + H) % H, sj = (((j - p) % W) + W) % W;
+              for (let c = 0; c < 3; c++) {
+                want[((n * H + si) * W + sj) * 3 + c] += yv[((n * H2 + i) * W2 + j) * 3 + c];
+                assert.equal(
+                  pv[((n * H2 + i) * W2 + j) * 3 + c],
+                  xv[((n * H + si) * W + sj) * 3 + c],
+                );
+              }
+            }
+          }
+        }
+        assert.ok(maxAbsDiff(gv, want) < 1e-5, `fold ${at}`);
+        tf.dispose([x, y, g, padded]);
+      }
+    }
   },
 });

@@ -144,3 +144,62 @@ Deno.test("BatchMatMul wasm (transpose flags, split batches) matches float64", a
   }
   assert.ok(MATMUL_FIX_MIN_MACS <= 40 * 50 * 30);
 });
+
+Deno.test("Sum wasm over leading axes (one pass) and other axes (stock) matches float64", async () => {
+  await initBackend("wasm");
+  const shape = [3, 4, 5, 6];
+  const xv = rand(360, 91);
+  const x = tf.tensor4d(xv, shape as [number, number, number, number]);
+  const cases: Array<[number | number[], boolean]> = [
+    [0, false],
+    [[0, 1], false],
+    [[1, 0, 2], false],
+    [[-4, -3], true],
+    [1, false], // not leading: the stock kernel
+    [[0, 2], false],
+    [[0, 1, 2, 3], false],
+  ];
+  for (const [axis, keepDims] of cases) {
+    const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a + 4) % 4);
+    const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const want = new Float64Array(outShape.reduce((p, q) => p * q, 1));
+    for (let i = 0; i < 360; i++) {
+      let r = i, o = 0, mul = 1;
+      const idx = [0, 0, 0, 0];
+      for (let d = 3; d >= 0; d--) {
+        idx[d] = r % shape[d];
+        r = Math.floor(r / shape[d]);
+      }
+      for (let d = 3; d >= 0; d--) {
+        o += (axes.includes(d) ? 0 : idx[d]) * mul;
+        mul *= outShape[d];
+      }
+      want[o] += xv[i];
+    }
+    const y = tf.sum(x, axis, keepDims);
+    const wantShape = keepDims ? outShape : shape.filter((_, i) => !axes.includes(i));
+    assert.deepEqual(y.shape, wantShape, `axis ${axis}`);
+    assert.ok(maxAbsDiff(await y.data(), want) < 1e-4, `axis ${axis} keepDims ${keepDims}`);
+    y.dispose();
+  }
+  x.dispose();
+});
+
+Deno.test("Identity wasm shares memory (no copy), reference-counted", async () => {
+  await initBackend("wasm");
+  const be = tf.backend() as unknown as { getMemoryOffset(id: object): number };
+  const x = tf.tensor1d([1, 2, 3, 4]);
+  const n0 = tf.memory().numTensors;
+  const y = tf.clone(x);
+  assert.equal(be.getMemoryOffset(y.dataId), be.getMemoryOffset(x.dataId));
+  assert.equal(tf.memory().numTensors, n0 + 1);
+  x.dispose(); // y still holds the memory
+  const z = tf.ones([4]); // a new allocation must not reuse y's memory
+  assert.deepEqual(Array.from(await tf.add(y, z).data()), [2, 3, 4, 5]);
+  tf.dispose([y, z]);
+  // strings still copy through the stock kernel
+  const s = tf.tensor1d(["a", "b"], "string");
+  const s2 = tf.clone(s);
+  assert.deepEqual(await s2.data(), ["a", "b"]);
+  tf.dispose([s, s2]);
+});

@@ -18,6 +18,15 @@
  *   transposed explicitly (O(size)) and large batches split. TF.js's matMul gradient uses
  *   transpose flags, so this speeds up every large backward product on wasm.
  *
+ * - `Sum` over leading axes (e.g. a bias gradient, `dy [N, H, W, C]` summed to `[C]`): one pass
+ *   over the rows into float64 accumulators; the stock kernel transposes the whole input first
+ *   (~120 ms for a `[128, 40, 40, 64]` activation). Other reductions stay with the stock kernel.
+ * - `Identity` shares its input's memory (reference-counted, as the backend's own `Reshape` does
+ *   and as the cpu backend's `Identity` does) instead of copying it. The engine clones every
+ *   tensor a kernel saves for its gradient: the stock copy cost a full activation per saved
+ *   tensor (e.g. ~0.3 s and ~1 GB per denoiser training step at batch 128). Kernels never write
+ *   into their inputs, so sharing is safe.
+ *
  * Every allocation on the wasm heap can grow it and detach earlier views, so views are taken
  * after the allocations they must survive.
  *
@@ -296,8 +305,53 @@ export function fastBatchMatMulWasm(stock: KernelFunc): KernelFunc {
   };
 }
 
+/** `Sum` over leading axes in one pass over the rows (see the module notes), else `stock`. */
+export function leadingAxesSum(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as unknown as { x: TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as {
+      axis: number | number[];
+      keepDims: boolean;
+    };
+    const rank = x.shape.length;
+    const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a))
+      .sort((a, b) => a - b);
+    const k = axes.length;
+    if (x.dtype !== "float32" || k === 0 || k >= rank || axes.some((a, i) => a !== i)) {
+      return stock(args);
+    }
+    const rows = x.shape.slice(0, k).reduce((p, q) => p * q, 1);
+    const inner = x.shape.slice(k).reduce((p, q) => p * q, 1);
+    const be = args.backend as BackendWasm;
+    const acc = new Float64Array(inner);
+    const xv = be.typedArrayFromHeap(x) as Float32Array;
+    for (let r = 0; r < rows; r++) {
+      const o = r * inner;
+      for (let j = 0; j < inner; j++) acc[j] += xv[o + j];
+    }
+    const shape = keepDims ? [...axes.map(() => 1), ...x.shape.slice(k)] : x.shape.slice(k);
+    const out = be.makeOutput(shape, "float32");
+    (be.typedArrayFromHeap(out) as Float32Array).set(acc);
+    return out;
+  };
+}
+
+/** `Identity` without a copy: the output shares the input's heap memory (reference-counted). */
+export function sharedIdentity(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as unknown as { x: TensorInfo };
+    if (x.dtype === "string") return stock(args);
+    (args.backend as BackendWasm).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
 /** Register the missing (and replacement) kernels on the `wasm` backend. */
 export function register(): void {
+  stockWasmIdentity ??= tf.getKernel("Identity", "wasm")?.kernelFunc ?? null;
+  if (stockWasmIdentity) replaceKernel("Identity", "wasm", sharedIdentity(stockWasmIdentity));
+  stockWasmSum ??= tf.getKernel("Sum", "wasm")?.kernelFunc ?? null;
+  if (stockWasmSum) replaceKernel("Sum", "wasm", leadingAxesSum(stockWasmSum));
   replaceKernel("UnsortedSegmentSum", "wasm", segmentSumWasm);
   replaceKernel("Conv2DBackpropFilter", "wasm", filterGradWasm);
   replaceKernel("Conv2DBackpropInput", "wasm", inputGradWasm);
@@ -308,3 +362,5 @@ export function register(): void {
 }
 
 let stockWasmMatMul: KernelFunc | null = null;
+let stockWasmIdentity: KernelFunc | null = null;
+let stockWasmSum: KernelFunc | null = null;

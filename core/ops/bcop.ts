@@ -1,7 +1,7 @@
 /**
  * BCOP, the block convolution orthogonal parametrisation (spec §4, "BCOP convolution"): the
  * pure construction of an orthogonal `k×k` convolution weight from `2(k-1)+1` unconstrained
- * `M×M` matrices, circular padding, the circular convolution itself, and the exact Lipschitz
+ * `M×M` matrices, the circular convolution itself (padding: `circular_pad.ts`), and the exact Lipschitz
  * constant of a circular convolution from the 2-D DFT of its kernel (Sedghi et al. 2019).
  *
  * Weights are in TF.js's HWIO layout `[k, k, cin, cout]`; activations are NHWC.
@@ -11,6 +11,7 @@
 import type { GradSaveFunc, Tensor, Tensor4D } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
 import { bjorck } from "./bjorck.ts";
+import { circularPad } from "./circular_pad.ts";
 
 /** Björck iterations of the reference BCOP layer (spec §4). */
 export const BCOP_BJORCK_ITERS = 25;
@@ -188,38 +189,6 @@ export function bcopKernel(
   opts: BcopOptions = {},
 ): Tensor {
   return tf.tidy(() => bcopKernelFromOrthonormal(bcopOrthonormalize(matrices, opts), k, cin, cout));
-}
-
-/**
- * Circular padding (spec §4: "circular padding `k//2`") of an NHWC tensor by `p` pixels on each
- * side of both spatial axes: the last `p` rows are put before the first and the first `p` after
- * the last (then the same for columns). Needs `0 ≤ p ≤ H, W`.
- */
-export function circularPad(x: Tensor, p: number): Tensor {
-  if (x.rank !== 4) {
-    throw new Error(`Cannot pad circularly as the input must be NHWC: shape is [${x.shape}]`);
-  }
-  const [, H, W] = x.shape;
-  if (!Number.isInteger(p) || p < 0 || p > H || p > W) {
-    throw new Error(
-      `Cannot pad circularly by ${p} pixels an input of ${H}×${W} pixels (need 0 ≤ p ≤ H, W)`,
-    );
-  }
-  if (p === 0) return tf.clone(x);
-  return tf.tidy(() => {
-    const [N, , , C] = x.shape;
-    const rows = tf.concat([
-      tf.slice(x, [0, H - p, 0, 0], [N, p, W, C]),
-      x,
-      tf.slice(x, [0, 0, 0, 0], [N, p, W, C]),
-    ], 1);
-    const H2 = H + 2 * p;
-    return tf.concat([
-      tf.slice(rows, [0, 0, W - p, 0], [N, H2, p, C]),
-      rows,
-      tf.slice(rows, [0, 0, 0, 0], [N, H2, p, C]),
-    ], 2);
-  });
 }
 
 /**

@@ -12,7 +12,7 @@
  * ```ts
  * import type { Activation } from "./mod.ts";
  *
- * const softsign: Activation = {
+ * export default {
  *   kind: "activation",
  *   name: "softsign",
  *   version: "1.0.0",
@@ -23,8 +23,7 @@
  *     forward: (x) => tf.div(x, tf.add(1, tf.abs(x))),
  *     lipschitzBound: () => Promise.resolve({ value: 1, method: "slope at 0" }),
  *   }),
- * };
- * export default softsign;
+ * } satisfies Activation;
  * ```
  *
  * @module
@@ -167,6 +166,38 @@ export {
  * ```
  */
 export { bjorck, spectralNorm } from "./core/ops/bjorck.ts";
+
+/**
+ * BCOP orthogonal convolutions (spec §4): the weight built from its `2(k-1)+1` matrices, the
+ * circular convolution, and its exact Lipschitz constant from the 2-D DFT of the kernel; and
+ * circular padding of NHWC tensors (differentiable).
+ *
+ * @example
+ * ```ts
+ * import { bcopKernel, circularConv2d, circularConvSpectralNorm, tf } from "./mod.ts";
+ * const matrices = tf.randomNormal([5, 4, 4]); // k = 3: 2(k-1)+1 matrices of M×M, M = 4
+ * const w = bcopKernel(matrices, 3, 4, 4); // [3, 3, 4, 4], an orthogonal convolution
+ * const y = circularConv2d(tf.randomNormal([1, 8, 8, 4]), w); // [1, 8, 8, 4], same norm
+ * const sigma = circularConvSpectralNorm(await w.data() as Float32Array, 3, 4, 4, 8); // ≈ 1
+ * ```
+ */
+export {
+  bcopKernel,
+  bcopMatrixCount,
+  circularConv2d,
+  circularConvSpectralNorm,
+} from "./core/ops/bcop.ts";
+
+/**
+ * Circular padding of an NHWC tensor by `p` pixels on each side of both spatial axes.
+ *
+ * @example
+ * ```ts
+ * import { circularPad, tf } from "./mod.ts";
+ * const y = circularPad(tf.ones([1, 4, 4, 2]), 1); // [1, 6, 6, 2]
+ * ```
+ */
+export { circularPad } from "./core/ops/circular_pad.ts";
 
 /**
  * Weight initialisations of spec §4.

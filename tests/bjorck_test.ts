@@ -15,6 +15,7 @@ import {
   useFusedBjorck,
 } from "../core/ops/bjorck.ts";
 import { bjorckEngine } from "../core/kernels/bjorck_fused.ts";
+import { blasRoute } from "../core/kernels/blas_kernels.ts";
 
 const BACKENDS = ["cpu", "wasm"] as const;
 /**
@@ -346,3 +347,18 @@ function bjorckVjp64(
   }
   return out;
 }
+
+Deno.test("bjorck wasm: the cost model picks the route measured faster (bench bjorck_size)", async () => {
+  await initBackend("wasm");
+  // batches of small matrices: fused (the composite's batched products are slow there)
+  for (const shape of [[25, 10, 10], [25, 16, 16], [25, 32, 32], [4, 10, 1]]) {
+    assert.ok(useFusedBjorck(shape, 15), `fused expected for [${shape}]`);
+  }
+  // large single matrices: composite, whatever runs the products
+  for (const shape of [[1, 256, 256], [1024, 64], [784, 1024]]) {
+    assert.equal(useFusedBjorck(shape, 15), false, `composite expected for [${shape}]`);
+  }
+  // a BCOP layer's five 64×64 matrices: composite when OpenBLAS runs the products (5.2 vs
+  // 15.5 ms measured), fused otherwise
+  assert.equal(useFusedBjorck([5, 64, 64], 25), blasRoute("wasm") === null);
+});

@@ -13,7 +13,8 @@
  */
 import type { GradSaveFunc, Tensor } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
-import { blasRoute } from "../kernels/blas_kernels.ts";
+import { BLAS_MIN_MACS, blasRoute } from "../kernels/blas_kernels.ts";
+import { MATMUL_SPLIT_MIN_MACS } from "../kernels/missing_wasm.ts";
 
 /** Name of the fused forward kernel (input `w`; attrs `iters`, `beta`). */
 export const BJORCK_KERNEL = "LipsplineBjorck";
@@ -21,32 +22,46 @@ export const BJORCK_KERNEL = "LipsplineBjorck";
 export const BJORCK_GRAD_KERNEL = "LipsplineBjorckGrad";
 
 /**
- * Cost model that picks the route, fitted to measurements of 25 iterations, forward + backward
- * (2-core AMD EPYC). A "unit" is `r·c²` with `r = max(out, in)`, `c = min(out, in)`: both
- * routes do O(iters · r · c²) work per matrix, and every term scales with `iters`, so the
- * decision does not depend on it.
+ * Cost model that picks the route, fitted to `deno task bench bjorck_size` (15 iterations,
+ * forward + backward, 2-core AMD EPYC, 2026-11-26). A "unit" is `r·c²` with
+ * `r = max(out, in)`, `c = min(out, in)` (about the multiply-adds of one product of the
+ * iteration): both routes do O(iters · r · c²) work per matrix, and every term scales with
+ * `iters`, so the decision does not depend on it.
  *
- * - fused kernel: ≈ 50 ns per unit per group of 4 matrices (its SIMD lanes run over the batch,
+ * - fused kernel: ≈ 30 ns per unit per group of 4 matrices (its SIMD lanes run over the batch,
  *   so 1 to 4 matrices cost the same);
- * - composite: a per-op overhead per call, plus per matrix ≈ 10 ns per unit on wasm (its
- *   matMul at 13–27 GFLOP/s once `missing_wasm.ts` routes it around the slow transposed and
- *   batched paths), ≈ 5 ns when OpenBLAS runs the wasm products (`blas_kernels.ts`), ≈ 15 ns
- *   with OpenBLAS on cpu, and ≈ 180 ns with the stock cpu matMul (~1 GFLOP/s).
+ * - composite, by the route its matrix products take (see {@linkcode compositeCost}):
+ *   `wasmBlas`/`cpuBlas` where OpenBLAS runs products of that size (`blas_kernels.ts`);
+ *   `wasmBatched` for a batch of products too small to be split into single products on wasm
+ *   (the stock batched path is 6–10× slower); `wasm` (13–27 GFLOP/s once `missing_wasm.ts`
+ *   routes around the slow paths); `cpu` (the stock ~1 GFLOP/s matMul).
  *
- * Measured on wasm with OpenBLAS (ms, fused vs composite, 2026-11-26): 25×10×10 (the 1d
- * layers) 0.5 vs 7.0; 5×64×64 (a BCOP layer) 28.8 vs 11.3; 4×128×128 111 vs 47;
- * 1×256×256 892 vs 60. Without OpenBLAS (earlier, 15 iterations): 25×64×64 56–60 vs 87–93;
- * 4×256×256 500–509 vs 489; 1×64×64 7.5–8 vs 3.7–4.1; 1×1024×64 119–130 vs 59–65.
+ * Measured on wasm with OpenBLAS (ms, fused vs composite): 25×16×16 0.96 vs 9.8; 25×32×32 8.2
+ * vs 65; 25×64×64 57 vs 21; 5×64×64 (a BCOP layer) 15.5 vs 5.2; 1×64×64 7.6 vs 1.7;
+ * 4×128×128 61 vs 20; 1×256×256 481 vs 27; 1×1024×64 118 vs 9.4. Without OpenBLAS: 25×64×64
+ * 56–60 vs 87–93; 4×256×256 500–509 vs 489; 1×64×64 7.5–8 vs 3.7–4.1; 1×1024×64 119–130 vs
+ * 59–65.
  */
 export const BJORCK_COST_MODEL = {
-  fusedNsPerUnitPerGroup: 50,
+  fusedNsPerUnitPerGroup: 30,
   composite: {
-    wasm: { overheadMs: 3, nsPerUnit: 10 },
-    wasmBlas: { overheadMs: 4.6, nsPerUnit: 5 },
+    wasm: { overheadMs: 3, nsPerUnit: 13 },
+    wasmBatched: { overheadMs: 3, nsPerUnit: 80 },
+    wasmBlas: { overheadMs: 1, nsPerUnit: 2.5 },
     cpu: { overheadMs: 5, nsPerUnit: 180 },
     cpuBlas: { overheadMs: 3, nsPerUnit: 15 },
   } as Record<string, { overheadMs: number; nsPerUnit: number }>,
 };
+
+/** The composite's cost entry for `B` matrices of `unit` multiply-adds per product. */
+function compositeCost(backend: string, B: number, unit: number) {
+  const model = BJORCK_COST_MODEL.composite;
+  if (blasRoute(backend) !== null && unit >= (BLAS_MIN_MACS[backend] ?? Infinity)) {
+    return model[`${backend}Blas`];
+  }
+  if (backend === "wasm" && B > 1 && unit < MATMUL_SPLIT_MIN_MACS) return model.wasmBatched;
+  return model[backend];
+}
 
 /** Largest iterate store (bytes) the fused path accepts; beyond it the composite is used. */
 const FUSED_MAX_KEPT_BYTES = 64 * 1024 * 1024;
@@ -66,10 +81,9 @@ export function useFusedBjorck(shape: readonly number[], iters: number): boolean
   const groups = Math.ceil(B / 4);
   const kept = groups * ((iters + 1) * r * c + iters * c * c) * 16;
   if (kept > FUSED_MAX_KEPT_BYTES) return false;
-  const comp =
-    BJORCK_COST_MODEL.composite[blasRoute(backend) !== null ? `${backend}Blas` : backend];
-  if (!comp) return true;
   const unit = r * c * c;
+  const comp = compositeCost(backend, B, unit);
+  if (!comp) return true;
   const fusedMs = BJORCK_COST_MODEL.fusedNsPerUnitPerGroup * 1e-6 * groups * unit;
   const compositeMs = comp.overheadMs + B * comp.nsPerUnit * 1e-6 * unit;
   return fusedMs <= compositeMs;

@@ -30,6 +30,7 @@ import type {
 import { tf } from "../tf.ts";
 import type { BackendIO } from "./backend_io.ts";
 import { replaceKernel } from "./replace_kernel.ts";
+import { matMulCall } from "./matmul_call.ts";
 import { type ConvGeometry, convGeometry } from "./missing_cpu.ts";
 import { col2imAdd } from "./missing_wasm.ts";
 import { type NativeSgemm, openBlas } from "../runtime.ts";
@@ -80,16 +81,7 @@ export function blasBatchMatMul(
   minMacs: number,
 ): KernelFunc {
   return (args) => {
-    const { a, b } = args.inputs as unknown as { a: TensorInfo; b: TensorInfo };
-    const { transposeA, transposeB } = args.attrs as unknown as {
-      transposeA: boolean;
-      transposeB: boolean;
-    };
-    const ar = a.shape.length, br = b.shape.length;
-    const M = transposeA ? a.shape[ar - 1] : a.shape[ar - 2];
-    const K = transposeA ? a.shape[ar - 2] : a.shape[ar - 1];
-    const K2 = transposeB ? b.shape[br - 1] : b.shape[br - 2];
-    const N = transposeB ? b.shape[br - 2] : b.shape[br - 1];
+    const { a, b, transposeA, transposeB, M, K, K2, N, batchA, batchB } = matMulCall(args);
     if (a.dtype !== "float32" || b.dtype !== "float32" || K !== K2 || M * N * K < minMacs) {
       return fallback(args);
     }
@@ -97,8 +89,6 @@ export function blasBatchMatMul(
       a.shape.slice(0, -2),
       b.shape.slice(0, -2),
     );
-    const batchA = size(a.shape.slice(0, -2));
-    const batchB = size(b.shape.slice(0, -2));
     const batch = size(outer);
     if ((batchA !== 1 && batchA !== batch) || (batchB !== 1 && batchB !== batch)) {
       return fallback(args);
@@ -175,6 +165,26 @@ function imagesPerChunk(g: ConvGeometry): number {
   return Math.max(1, Math.floor(IM2COL_CHUNK_BYTES / perImage));
 }
 
+/**
+ * Run `body` for each chunk of images `[n0, n1)` with the chunk's patch matrix `cols [P, K]`
+ * (`P` output pixels, `K = fh·fw·Cin`), filled by im2col of `src` when given (else left for
+ * `body` to fill).
+ */
+function forEachChunk(
+  g: ConvGeometry,
+  src: Float32Array | null,
+  body: (n0: number, n1: number, cols: Float32Array) => void,
+): void {
+  const K = g.fh * g.fw * g.Cin;
+  const step = imagesPerChunk(g);
+  for (let n0 = 0; n0 < g.N; n0 += step) {
+    const n1 = Math.min(g.N, n0 + step);
+    const cols = patchBuffer((n1 - n0) * g.OH * g.OW * K);
+    if (src) im2colRows(src, cols, g, n0, n1);
+    body(n0, n1, cols);
+  }
+}
+
 /** Whether the BLAS conv kernels handle these attributes (else the fallback runs). */
 function handled(
   dtypes: string[],
@@ -191,6 +201,22 @@ const DILATION = (a: object) => (a as { dilations?: [number, number] | number })
 
 const convMacs = (g: ConvGeometry) => g.N * g.OH * g.OW * g.fh * g.fw * g.Cin * g.Cout;
 
+/**
+ * The geometry of a convolution the BLAS kernels take (NHWC, dilation 1, float32, at least
+ * `minMacs` multiply-adds), or null: then the fallback kernel runs.
+ */
+function blasGeometry(
+  dtypes: string[],
+  a: Conv2DBackpropFilterAttrs | Conv2DBackpropInputAttrs | Conv2DAttrs,
+  xShape: number[],
+  filterShape: number[],
+  minMacs: number,
+): ConvGeometry | null {
+  if (!handled(dtypes, a.dataFormat, DILATION(a))) return null;
+  const g = convGeometry(xShape, filterShape, a.strides, a.pad, "NHWC", a.dimRoundingMode);
+  return convMacs(g) < minMacs ? null : g;
+}
+
 /** `Conv2D` (NHWC): im2col + `out = cols · W` per chunk of images. */
 export function blasConv2D(
   io: BackendIO,
@@ -201,9 +227,8 @@ export function blasConv2D(
   return (args) => {
     const { x, filter } = args.inputs as unknown as { x: TensorInfo; filter: TensorInfo };
     const a = args.attrs as unknown as Conv2DAttrs;
-    if (!handled([x.dtype, filter.dtype], a.dataFormat, DILATION(a))) return fallback(args);
-    const g = convGeometry(x.shape, filter.shape, a.strides, a.pad, "NHWC", a.dimRoundingMode);
-    if (convMacs(g) < minMacs) return fallback(args);
+    const g = blasGeometry([x.dtype, filter.dtype], a, x.shape, filter.shape, minMacs);
+    if (!g) return fallback(args);
     const K = g.fh * g.fw * g.Cin;
     const perImage = g.OH * g.OW;
     return io.write(args.backend, [g.N, g.OH, g.OW, g.Cout], (out) => {
@@ -212,15 +237,11 @@ export function blasConv2D(
         blas.sgemm(false, false, g.N * perImage, g.Cout, K, xv, wv, out);
         return;
       }
-      const step = imagesPerChunk(g);
-      for (let n0 = 0; n0 < g.N; n0 += step) {
-        const n1 = Math.min(g.N, n0 + step);
-        const P = (n1 - n0) * perImage;
-        const cols = patchBuffer(P * K);
-        im2colRows(xv, cols, g, n0, n1);
+      forEachChunk(g, xv, (n0, n1, cols) => {
         // out[P, Cout] = cols[P, K] · W[K, Cout]
+        const P = (n1 - n0) * perImage;
         blas.sgemm(false, false, P, g.Cout, K, cols, wv, out.subarray(n0 * perImage * g.Cout));
-      }
+      });
     });
   };
 }
@@ -267,15 +288,11 @@ function transposedConv(
   };
   const K = fh * fw * Cout;
   const perImage = t.OH * t.OW;
-  const step = imagesPerChunk(t);
-  for (let n0 = 0; n0 < t.N; n0 += step) {
-    const n1 = Math.min(t.N, n0 + step);
+  forEachChunk(t, dy, (n0, n1, cols) => {
     const P = (n1 - n0) * perImage;
-    const cols = patchBuffer(P * K);
-    im2colRows(dy, cols, t, n0, n1);
     // dx[P, Cin] = cols[P, fh·fw·Cout] · W'[fh·fw·Cout, Cin]
     blas.sgemm(false, false, P, Cin, K, cols, flipped, dx.subarray(n0 * perImage * Cin));
-  }
+  });
 }
 
 /** `Conv2DBackpropInput` (NHWC): stride 1 as a convolution of dy, else `dy · Wᵀ` and col2im. */
@@ -288,16 +305,8 @@ export function blasConv2DBackpropInput(
   return (args) => {
     const { dy, filter } = args.inputs as unknown as { dy: TensorInfo; filter: TensorInfo };
     const a = args.attrs as unknown as Conv2DBackpropInputAttrs;
-    if (!handled([dy.dtype, filter.dtype], a.dataFormat, DILATION(a))) return fallback(args);
-    const g = convGeometry(
-      a.inputShape,
-      filter.shape,
-      a.strides,
-      a.pad,
-      "NHWC",
-      a.dimRoundingMode,
-    );
-    if (convMacs(g) < minMacs) return fallback(args);
+    const g = blasGeometry([dy.dtype, filter.dtype], a, a.inputShape, filter.shape, minMacs);
+    if (!g) return fallback(args);
     const K = g.fh * g.fw * g.Cin;
     const perImage = g.OH * g.OW;
     return io.write(args.backend, a.inputShape, (dx) => {
@@ -312,15 +321,12 @@ export function blasConv2DBackpropInput(
         return;
       }
       dx.fill(0);
-      const step = imagesPerChunk(g);
-      for (let n0 = 0; n0 < g.N; n0 += step) {
-        const n1 = Math.min(g.N, n0 + step);
+      forEachChunk(g, null, (n0, n1, cols) => {
         const P = (n1 - n0) * perImage;
-        const cols = patchBuffer(P * K);
         // cols[P, K] = dy[P, Cout] · W[K, Cout]ᵀ, then scatter-add each patch into dx
         blas.sgemm(false, true, P, K, g.Cout, dyv.subarray(n0 * perImage * g.Cout), wv, cols);
         col2imAdd(cols, dx, g, n0, n1);
-      }
+      });
     });
   };
 }
@@ -335,9 +341,8 @@ export function blasConv2DBackpropFilter(
   return (args) => {
     const { x, dy } = args.inputs as unknown as { x: TensorInfo; dy: TensorInfo };
     const a = args.attrs as unknown as Conv2DBackpropFilterAttrs;
-    if (!handled([x.dtype, dy.dtype], a.dataFormat, DILATION(a))) return fallback(args);
-    const g = convGeometry(x.shape, a.filterShape, a.strides, a.pad, "NHWC", a.dimRoundingMode);
-    if (convMacs(g) < minMacs) return fallback(args);
+    const g = blasGeometry([x.dtype, dy.dtype], a, x.shape, a.filterShape, minMacs);
+    if (!g) return fallback(args);
     const K = g.fh * g.fw * g.Cin;
     const perImage = g.OH * g.OW;
     return io.write(args.backend, a.filterShape, (dw) => {
@@ -347,12 +352,8 @@ export function blasConv2DBackpropFilter(
         blas.sgemm(true, false, K, g.Cout, g.N * perImage, xv, dyv, dw);
         return;
       }
-      const step = imagesPerChunk(g);
-      for (let n0 = 0; n0 < g.N; n0 += step) {
-        const n1 = Math.min(g.N, n0 + step);
+      forEachChunk(g, xv, (n0, n1, cols) => {
         const P = (n1 - n0) * perImage;
-        const cols = patchBuffer(P * K);
-        im2colRows(xv, cols, g, n0, n1);
         // dW[K, Cout] (+)= cols[P, K]ᵀ · dy[P, Cout]
         blas.sgemm(
           true,
@@ -365,7 +366,7 @@ export function blasConv2DBackpropFilter(
           dw,
           n0 > 0,
         );
-      }
+      });
     });
   };
 }

@@ -42,6 +42,7 @@ import type {
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../tf.ts";
 import { replaceKernel } from "./replace_kernel.ts";
+import { matMulCall } from "./matmul_call.ts";
 import { type ConvGeometry, convGeometry, segmentDims, segmentSumLoop } from "./missing_cpu.ts";
 
 /** Largest patch matrix (bytes) one chunk of Conv2DBackpropFilter materialises. */
@@ -260,19 +261,10 @@ function sliceMatrix(be: BackendWasm, t: TensorInfo, i: number): TensorInfo {
 /** The stock wasm `BatchMatMul` routed around its slow paths (see the module notes). */
 export function fastBatchMatMulWasm(stock: KernelFunc): KernelFunc {
   return (args) => {
-    const { a, b } = args.inputs as unknown as { a: TensorInfo; b: TensorInfo };
-    const { transposeA, transposeB } = args.attrs as unknown as {
-      transposeA: boolean;
-      transposeB: boolean;
-    };
-    const ar = a.shape.length, br = b.shape.length;
-    const M = transposeA ? a.shape[ar - 1] : a.shape[ar - 2];
-    const K = transposeA ? a.shape[ar - 2] : a.shape[ar - 1];
-    const N = transposeB ? b.shape[br - 2] : b.shape[br - 1];
-    const batchA = a.shape.slice(0, -2).reduce((p, q) => p * q, 1);
-    const batchB = b.shape.slice(0, -2).reduce((p, q) => p * q, 1);
+    const { a, b, transposeA, transposeB, M, K, N, batchA, batchB } = matMulCall(args);
     const macs = M * N * K;
-    const split = ar === 3 && br === 3 && batchA === batchB && batchA > 1 &&
+    const split = a.shape.length === 3 && b.shape.length === 3 && batchA === batchB &&
+      batchA > 1 &&
       macs >= MATMUL_SPLIT_MIN_MACS;
     if (
       a.dtype !== "float32" || b.dtype !== "float32" || macs < MATMUL_FIX_MIN_MACS ||

@@ -586,3 +586,26 @@ Deno.test({
     assert.equal(heapBytes(), heap);
   },
 });
+
+Deno.test({
+  name: "spline op on wasm: SIMD kernels equal the cpu kernels on 24 random shapes (G, N, C, K)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const r = rng(2026);
+    const pick = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+    for (let t = 0; t < 24; t++) {
+      // C from 1 to 13 covers every vector/tail split of the 4-lane loop
+      const [G, N, C, K] = [pick(1, 4), pick(1, 60), pick(1, 13), pick(2, 60)];
+      const grid = { size: K, range: 0.05 + r() };
+      const cs = randomCase(500 + t, G, N, C, grid, 20);
+      await useBackend("cpu");
+      const want = await evaluate(cs);
+      await useBackend("wasm");
+      const got = await evaluate(cs);
+      for (let k = 0; k < 4; k++) {
+        assertClose(got[k], want[k], 1e-5, `G=${G} N=${N} C=${C} K=${K} ${NAMES[k]}`);
+      }
+    }
+  },
+});

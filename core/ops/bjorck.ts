@@ -13,6 +13,7 @@
  */
 import type { GradSaveFunc, Tensor } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
+import { registerKernelGradient } from "./kernel_gradient.ts";
 import { BLAS_MIN_MACS, blasRoute } from "../kernels/blas_kernels.ts";
 import { MATMUL_SPLIT_MIN_MACS } from "../kernels/missing_wasm.ts";
 
@@ -89,32 +90,17 @@ export function useFusedBjorck(shape: readonly number[], iters: number): boolean
   return fusedMs <= compositeMs;
 }
 
-let gradientRegistered = false;
-
 /**
  * Register the gradient of `LipsplineBjorck` (backend-independent; idempotent). It calls the
  * `LipsplineBjorckGrad` kernel of the current backend with the saved input.
  */
 export function registerBjorckGradient(): void {
-  if (gradientRegistered || tf.getGradient(BJORCK_KERNEL)) {
-    gradientRegistered = true;
-    return;
-  }
-  gradientRegistered = true;
-  tf.registerGradient({
-    kernelName: BJORCK_KERNEL,
-    inputsToSave: ["w"],
-    gradFunc: (dy, saved, attrs) => {
-      const [w] = saved;
-      return {
-        w: () =>
-          tf.engine().runKernel(
-            BJORCK_GRAD_KERNEL,
-            { w, dy: dy as Tensor },
-            attrs as unknown as Record<string, number>,
-          ) as Tensor,
-      };
-    },
+  registerKernelGradient({
+    kernel: BJORCK_KERNEL,
+    gradKernel: BJORCK_GRAD_KERNEL,
+    saved: ["w"],
+    dys: ["dy"],
+    grads: ["w"],
   });
 }
 registerBjorckGradient();

@@ -9,6 +9,7 @@
  */
 import type { GradSaveFunc, NamedAttrMap, Tensor } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
+import { registerKernelGradient } from "./kernel_gradient.ts";
 
 /** Name of the forward kernel (input `x` NHWC; attr `pad`). */
 export const CIRCULAR_PAD_KERNEL = "LipsplineCircularPad";
@@ -61,22 +62,14 @@ export function circularFoldLoop(dy: Float32Array, dx: Float32Array, s: Nhwc, p:
   }
 }
 
-let gradientRegistered = false;
-
 /** Register the gradient of {@linkcode CIRCULAR_PAD_KERNEL} (backend-independent; idempotent). */
 export function registerCircularPadGradient(): void {
-  if (gradientRegistered) return;
-  gradientRegistered = true;
-  tf.registerGradient({
-    kernelName: CIRCULAR_PAD_KERNEL,
-    gradFunc: (dy, _saved, attrs) => ({
-      x: () =>
-        tf.engine().runKernel(
-          CIRCULAR_PAD_GRAD_KERNEL,
-          { dy: dy as Tensor },
-          attrs as NamedAttrMap,
-        ) as Tensor,
-    }),
+  registerKernelGradient({
+    kernel: CIRCULAR_PAD_KERNEL,
+    gradKernel: CIRCULAR_PAD_GRAD_KERNEL,
+    saved: [],
+    dys: ["dy"],
+    grads: ["x"],
   });
 }
 

@@ -7,6 +7,7 @@
  */
 import type { NamedAttrMap, Tensor } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
+import { registerKernelGradient } from "./kernel_gradient.ts";
 
 /** Kernel names. */
 export const GROUPSORT_KERNEL = "LipsplineGroupSort";
@@ -62,23 +63,14 @@ export function groupSortGradLoop(
   }
 }
 
-let gradientRegistered = false;
-
 /** Register the op's gradient (backend-independent; idempotent). */
 export function registerGroupSortGradient(): void {
-  if (gradientRegistered) return;
-  gradientRegistered = true;
-  tf.registerGradient({
-    kernelName: GROUPSORT_KERNEL,
-    inputsToSave: ["x"],
-    gradFunc: (dy, saved, attrs) => ({
-      x: () =>
-        tf.engine().runKernel(
-          GROUPSORT_GRAD_KERNEL,
-          { x: saved[0], dy: dy as Tensor },
-          attrs as NamedAttrMap,
-        ) as Tensor,
-    }),
+  registerKernelGradient({
+    kernel: GROUPSORT_KERNEL,
+    gradKernel: GROUPSORT_GRAD_KERNEL,
+    saved: ["x"],
+    dys: ["dy"],
+    grads: ["x"],
   });
 }
 

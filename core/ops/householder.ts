@@ -9,6 +9,7 @@
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
+import { registerKernelGradient } from "./kernel_gradient.ts";
 
 /** Kernel name: inputs `x` `[G, N, C]`, `theta` `[G * C/2]`; output `y` like `x`. */
 export const HOUSEHOLDER_KERNEL = "LipsplineHouseholder";
@@ -81,23 +82,14 @@ export function householderGradLoop(
   }
 }
 
-let gradientRegistered = false;
-
 /** Register the op's gradient (backend-independent; idempotent). */
 export function registerHouseholderGradient(): void {
-  if (gradientRegistered) return;
-  gradientRegistered = true;
-  tf.registerGradient({
-    kernelName: HOUSEHOLDER_KERNEL,
-    inputsToSave: ["x", "theta"],
-    gradFunc: (dy, saved) => {
-      const [dx, dtheta] = tf.engine().runKernel(
-        HOUSEHOLDER_GRAD_KERNEL,
-        { x: saved[0], theta: saved[1], dy: dy as Tensor },
-        {},
-      ) as unknown as Tensor[];
-      return { x: () => dx, theta: () => dtheta };
-    },
+  registerKernelGradient({
+    kernel: HOUSEHOLDER_KERNEL,
+    gradKernel: HOUSEHOLDER_GRAD_KERNEL,
+    saved: ["x", "theta"],
+    dys: ["dy"],
+    grads: ["x", "theta"],
   });
 }
 

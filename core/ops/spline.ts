@@ -23,6 +23,7 @@ import type {
   TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
+import { registerKernelGradient } from "./kernel_gradient.ts";
 
 /** Name of the forward kernel (inputs `x`, `coef`, `alpha`; attrs {@linkcode SplineAttrs}). */
 export const SPLINE_KERNEL = "LipsplineSpline";
@@ -150,21 +151,13 @@ export function linearSpline(
 // The gradient (spec §3, "Gradients"), registered once for every backend: one backward kernel
 // computes dx = dy s'(u), dcoef (scatter of f g and (1-f) g, g = dy/alpha) and
 // dalpha = Σ dy (x s'(u)/alpha - s(u)/alpha²); the closures hand out the three results.
-if (tf.getGradient(SPLINE_KERNEL) == null) {
-  tf.registerGradient({
-    kernelName: SPLINE_KERNEL,
-    inputsToSave: ["x", "coef", "alpha"],
-    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
-      const [x, coef, alpha] = saved;
-      const [dx, dcoef, dalpha] = tf.engine().runKernel(
-        SPLINE_GRAD_KERNEL,
-        { x, coef, alpha, dy: dy as Tensor },
-        attrs,
-      ) as Tensor[];
-      return { x: () => dx, coef: () => dcoef, alpha: () => dalpha };
-    },
-  });
-}
+registerKernelGradient({
+  kernel: SPLINE_KERNEL,
+  gradKernel: SPLINE_GRAD_KERNEL,
+  saved: ["x", "coef", "alpha"],
+  dys: ["dy"],
+  grads: ["x", "coef", "alpha"],
+});
 
 /**
  * The same function as {@linkcode linearSpline}, built from stock TF.js ops (clip, floor,

@@ -9,6 +9,7 @@
  */
 import type { NamedAttrMap, Tensor } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
+import { registerKernelGradient } from "./kernel_gradient.ts";
 
 /** Kernel names. */
 export const PROJECT_KERNEL = "LipsplineSplineProject";
@@ -216,50 +217,28 @@ export function projectTv2RowsGrad(
   }
 }
 
-let gradientsRegistered = false;
-
 /** Register the gradients of both ops (backend-independent; idempotent). */
 export function registerCoefficientGradients(): void {
-  if (gradientsRegistered) return;
-  gradientsRegistered = true;
-  tf.registerGradient({
-    kernelName: PROJECT_KERNEL,
-    inputsToSave: ["c"],
-    gradFunc: (dy, saved, attrs) => ({
-      c: () =>
-        tf.engine().runKernel(
-          PROJECT_GRAD_KERNEL,
-          { c: saved[0], dy: dy as Tensor },
-          attrs as NamedAttrMap,
-        ) as Tensor,
-    }),
+  registerKernelGradient({
+    kernel: PROJECT_KERNEL,
+    gradKernel: PROJECT_GRAD_KERNEL,
+    saved: ["c"],
+    dys: ["dy"],
+    grads: ["c"],
   });
-  tf.registerGradient({
-    kernelName: PROJECT_TV2_KERNEL,
-    inputsToSave: ["c"],
-    gradFunc: (dys, saved, attrs) => {
-      const [dp, dtv] = dys as Tensor[];
-      return {
-        c: () =>
-          tf.engine().runKernel(
-            PROJECT_TV2_GRAD_KERNEL,
-            { c: saved[0], dp, dtv },
-            attrs as NamedAttrMap,
-          ) as Tensor,
-      };
-    },
+  registerKernelGradient({
+    kernel: PROJECT_TV2_KERNEL,
+    gradKernel: PROJECT_TV2_GRAD_KERNEL,
+    saved: ["c"],
+    dys: ["dp", "dtv"],
+    grads: ["c"],
   });
-  tf.registerGradient({
-    kernelName: TV2_KERNEL,
-    inputsToSave: ["p"],
-    gradFunc: (dy, saved, attrs) => ({
-      p: () =>
-        tf.engine().runKernel(
-          TV2_GRAD_KERNEL,
-          { p: saved[0], dy: dy as Tensor },
-          attrs as NamedAttrMap,
-        ) as Tensor,
-    }),
+  registerKernelGradient({
+    kernel: TV2_KERNEL,
+    gradKernel: TV2_GRAD_KERNEL,
+    saved: ["p"],
+    dys: ["dy"],
+    grads: ["p"],
   });
 }
 

@@ -8,7 +8,6 @@
  */
 import type { KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
-import { tf } from "../tf.ts";
 import {
   SPLINE_GRAD_KERNEL,
   SPLINE_KERNEL,
@@ -17,6 +16,7 @@ import {
   splineConstants,
   type SplineKernelInputs,
 } from "../ops/spline.ts";
+import { replaceKernel } from "./replace_kernel.ts";
 
 /** Dimensions of one spline call: `x` is `[G, N, C]`, `K` coefficients per channel. */
 export interface SplineDims {
@@ -262,14 +262,6 @@ const backwardCpu: KernelFunc = (args) => {
 
 /** Register the spline kernels for the `cpu` backend (idempotent). */
 export function register(): void {
-  for (
-    const [kernelName, kernelFunc] of [[SPLINE_KERNEL, forwardCpu], [
-      SPLINE_GRAD_KERNEL,
-      backwardCpu,
-    ]] as const
-  ) {
-    if (tf.getKernel(kernelName, "cpu") == null) {
-      tf.registerKernel({ kernelName, backendName: "cpu", kernelFunc });
-    }
-  }
+  replaceKernel(SPLINE_KERNEL, "cpu", forwardCpu);
+  replaceKernel(SPLINE_GRAD_KERNEL, "cpu", backwardCpu);
 }

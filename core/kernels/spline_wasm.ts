@@ -9,7 +9,6 @@
  */
 import type { KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { tf } from "../tf.ts";
 import {
   SPLINE_GRAD_KERNEL,
   SPLINE_KERNEL,
@@ -19,6 +18,7 @@ import {
 } from "../ops/spline.ts";
 import { splineDims } from "./spline_cpu.ts";
 import { SPLINE_WASM_BASE64 } from "./native/spline_wasm_bin.ts";
+import { replaceKernel } from "./replace_kernel.ts";
 
 /** The module's exports (pointers are byte offsets into the backend's heap). */
 interface SplineExports {
@@ -168,14 +168,6 @@ const backwardWasm: KernelFunc = (args) => {
 
 /** Register the spline kernels for the `wasm` backend (idempotent). */
 export function register(): void {
-  for (
-    const [kernelName, kernelFunc] of [[SPLINE_KERNEL, forwardWasm], [
-      SPLINE_GRAD_KERNEL,
-      backwardWasm,
-    ]] as const
-  ) {
-    if (tf.getKernel(kernelName, "wasm") == null) {
-      tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
-    }
-  }
+  replaceKernel(SPLINE_KERNEL, "wasm", forwardWasm);
+  replaceKernel(SPLINE_GRAD_KERNEL, "wasm", backwardWasm);
 }

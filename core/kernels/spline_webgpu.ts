@@ -23,7 +23,6 @@
  */
 import type { KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
-import { tf } from "../tf.ts";
 import {
   SPLINE_GRAD_KERNEL,
   SPLINE_KERNEL,
@@ -32,6 +31,7 @@ import {
   splineConstants,
   type SplineKernelInputs,
 } from "../ops/spline.ts";
+import { replaceKernel } from "./replace_kernel.ts";
 
 /** How the coefficient gradient is reduced on WebGPU. */
 export type CoefGradMethod = "atomic" | "twopass";
@@ -425,14 +425,6 @@ const backwardWebgpu: KernelFunc = (args) => {
 
 /** Register the spline kernels for the `webgpu` backend (idempotent). */
 export function register(): void {
-  for (
-    const [kernelName, kernelFunc] of [[SPLINE_KERNEL, forwardWebgpu], [
-      SPLINE_GRAD_KERNEL,
-      backwardWebgpu,
-    ]] as const
-  ) {
-    if (tf.getKernel(kernelName, "webgpu") == null) {
-      tf.registerKernel({ kernelName, backendName: "webgpu", kernelFunc });
-    }
-  }
+  replaceKernel(SPLINE_KERNEL, "webgpu", forwardWebgpu);
+  replaceKernel(SPLINE_GRAD_KERNEL, "webgpu", backwardWebgpu);
 }

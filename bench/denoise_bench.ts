@@ -55,6 +55,7 @@ import type {
   Parameter,
 } from "../core/plugin.ts";
 import type { BenchCase, BenchIteration } from "./harness.ts";
+import type { BcopConvInstance } from "../plugins/layers/bcop_conv.ts";
 
 /** Channels of the paper's denoiser (spec §5). */
 export const DENOISE_CHANNELS = [1, 64, 64, 64, 64, 64, 64, 64, 1];
@@ -321,7 +322,7 @@ export function bcopWeightBench(): BenchCase {
         outChannels: 64,
         kernelSize: 3,
         bias: false,
-      }) as LayerInstance & { kernel(): Tensor };
+      }) as BcopConvInstance;
       const matrices = conv.parameters()[0].variable;
       return {
         async run() {

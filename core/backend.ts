@@ -14,7 +14,6 @@
 import { tf } from "./tf.ts";
 import { UserError } from "./errors.ts";
 import { registerKernelsFor } from "./kernels/index.ts";
-import { openBlas } from "./runtime.ts";
 import { blasRoute } from "./kernels/blas_kernels.ts";
 
 /** What the user may ask for with `--device`. */
@@ -192,10 +191,8 @@ function describe(name: string): string {
       a?.fallback ? ", software fallback adapter" : ""
     })`;
   }
-  const blas = openBlas();
-  const route = blasRoute(name) && blas
-    ? `, OpenBLAS matMul and conv2d with ${blas.threads} threads`
-    : "";
+  const blas = blasRoute(name);
+  const route = blas ? `, OpenBLAS matMul and conv2d with ${blas.threads} threads` : "";
   if (name === "wasm") return `wasm (CPU, SIMD, 1 thread${route}, fused spline and Björck kernels)`;
   return `cpu (CPU, plain JS${route}, fused spline and Björck kernels)`;
 }

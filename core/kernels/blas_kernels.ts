@@ -45,18 +45,26 @@ export const BLAS_MIN_MACS: Readonly<Record<string, number>> = { cpu: 16 ** 3, w
 /** Largest patch matrix (bytes) one chunk of a convolution materialises. */
 export const IM2COL_CHUNK_BYTES = 32 * 1024 * 1024;
 
-const routes = new Map<string, string>();
+/** The library serving a backend's BLAS route: its file and thread count. */
+export interface BlasRoute {
+  /** The library file that was opened. */
+  path: string;
+  /** Threads the library uses. */
+  threads: number;
+}
+
+const routes = new Map<string, BlasRoute>();
 
 /**
- * What runs matrix products and convolutions on `backendName` through BLAS, e.g.
- * `"libopenblas.so.0, 2 threads"`, or null when they run on the backend's own kernels.
+ * What runs matrix products and convolutions on `backendName` through BLAS, or null when they
+ * run on the backend's own kernels.
  *
  * @example
  * ```ts ignore
- * blasRoute("wasm"); // "libopenblas.so.0, 2 threads" once the wasm kernels are registered
+ * blasRoute("wasm"); // { path: "libopenblas.so.0", threads: 2 } once the wasm kernels are registered
  * ```
  */
-export function blasRoute(backendName: string): string | null {
+export function blasRoute(backendName: string): BlasRoute | null {
   return routes.get(backendName) ?? null;
 }
 
@@ -405,5 +413,5 @@ export function registerBlasKernels(backendName: string, io: BackendIO): void {
     }
     replaceKernel(kernelName, backendName, make(io, blas, fallbacks.get(key)!, minMacs));
   }
-  routes.set(backendName, `${blas.path}, ${blas.threads} threads`);
+  routes.set(backendName, { path: blas.path, threads: blas.threads });
 }

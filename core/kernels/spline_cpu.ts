@@ -34,15 +34,21 @@ export function splineDims(x: TensorInfo): SplineDims {
   return { G, N, C };
 }
 
-/** Per-channel factors in knot units: `w = x sa[ch] + off` is `v + z` of spec §3. */
-function channelFactors(av: Float32Array, invT: number): { sa: Float64Array; ia: Float64Array } {
-  const sa = new Float64Array(av.length);
-  const ia = new Float64Array(av.length);
-  for (let ch = 0; ch < av.length; ch++) {
+/**
+ * What both loops derive from their inputs (spec §3, "Evaluation"): the grid constants and, per
+ * channel, `sa = alpha/T` and `ia = 1/alpha`, so that `w = x sa[ch] + off` is `v + z` of the spec
+ * and the segment is `floor(w)` clamped to `[0, jm]`.
+ */
+function loopSetup(av: Float32Array, dims: SplineDims, attrs: SplineAttrs) {
+  const { K, invT, z, shift } = splineConstants(attrs);
+  const GC = dims.G * dims.C;
+  const sa = new Float64Array(GC);
+  const ia = new Float64Array(GC);
+  for (let ch = 0; ch < GC; ch++) {
     sa[ch] = av[ch] * invT;
     ia[ch] = 1 / av[ch];
   }
-  return { sa, ia };
+  return { ...dims, K, invT, shift, GC, sa, ia, off: z - shift * invT, jm: K - 2 };
 }
 
 /** Largest |w| that `w | 0` converts exactly; beyond it the segment is picked by sign. */
@@ -78,12 +84,7 @@ function splineForwardLoop(
   dims: SplineDims,
   attrs: SplineAttrs,
 ): void {
-  const { G, N, C } = dims;
-  const { K, invT, z, shift } = splineConstants(attrs);
-  const GC = G * C;
-  const { sa, ia } = channelFactors(av, invT);
-  const off = z - shift * invT;
-  const jm = K - 2;
+  const { G, N, C, K, shift, GC, sa, ia, off, jm } = loopSetup(av, dims, attrs);
   if (N <= 2 * K) {
     // Few inputs per channel (e.g. the 1d experiment's batch of 10): evaluating each input
     // directly is cheaper than tabulating all G*C*K segments first. Same formula as the table.
@@ -150,12 +151,7 @@ function splineBackwardLoop(
   dims: SplineDims,
   attrs: SplineAttrs,
 ): void {
-  const { G, N, C } = dims;
-  const { K, invT, z, shift } = splineConstants(attrs);
-  const GC = G * C;
-  const { sa, ia } = channelFactors(av, invT);
-  const off = z - shift * invT;
-  const jm = K - 2;
+  const { G, N, C, K, invT, shift, GC, sa, ia, off, jm } = loopSetup(av, dims, attrs);
   if (N <= 2 * K) {
     // Few inputs per channel: scatter each input's contributions directly (no per-segment
     // tables over all G*C*K coefficients). dcoef and dalpha arrive zero-filled.

@@ -98,18 +98,18 @@ function checkPad(x: Tensor, p: number): void {
  * ```
  */
 export function circularPad(x: Tensor, p: number): Tensor {
+  // the kernels' registration (core/kernels/circular_pad_kernels.ts) registers the gradient
+  if (tf.getKernel(CIRCULAR_PAD_KERNEL, tf.getBackend()) == null) {
+    return circularPadComposite(x, p);
+  }
   checkPad(x, p);
   if (p === 0) return tf.clone(x);
-  if (tf.getKernel(CIRCULAR_PAD_KERNEL, tf.getBackend()) != null) {
-    registerCircularPadGradient();
-    const attrs: CircularPadAttrs = { pad: p };
-    return tf.engine().runKernel(
-      CIRCULAR_PAD_KERNEL,
-      { x },
-      attrs as unknown as NamedAttrMap,
-    ) as Tensor;
-  }
-  return circularPadComposite(x, p);
+  const attrs: CircularPadAttrs = { pad: p };
+  return tf.engine().runKernel(
+    CIRCULAR_PAD_KERNEL,
+    { x },
+    attrs as unknown as NamedAttrMap,
+  ) as Tensor;
 }
 
 /** {@linkcode circularPad} from stock ops (slices and concats) with an explicit gradient. */

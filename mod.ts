@@ -52,7 +52,7 @@ export type {
   Projection,
   ProjectionInstance,
   ProjectionOptions,
-} from "./core/plugin.ts";
+} from "./core/plugin/interfaces.ts";
 
 /**
  * The host's TensorFlow.js namespace and its type.
@@ -63,7 +63,7 @@ export type {
  * const y = tf.relu(tf.tensor([-1, 2]));
  * ```
  */
-export { type TF, tf } from "./core/tf.ts";
+export { type TF, tf } from "./core/backend/tf.ts";
 
 /**
  * Errors for user mistakes: the CLI prints the message on one line and exits with code 2.
@@ -86,7 +86,7 @@ export { isUserError, UserError } from "./core/errors.ts";
  * const spline = await registry.activation("linearspline");
  * ```
  */
-export { createRegistry, type PluginManifest, type Registry } from "./core/registry.ts";
+export { createRegistry, type PluginManifest, type Registry } from "./core/plugin/registry.ts";
 
 /**
  * The manifest of built-in plugins (name → lazy import).
@@ -108,7 +108,7 @@ export { builtinPlugins } from "./plugins/builtin.ts";
  * const info = await initBackend("cpu");
  * ```
  */
-export { type BackendInfo, type DeviceChoice, initBackend } from "./core/backend.ts";
+export { type BackendInfo, type DeviceChoice, initBackend } from "./core/backend/backend.ts";
 
 /**
  * Declaring parameters once, with an optional leading ensemble axis.
@@ -119,7 +119,7 @@ export { type BackendInfo, type DeviceChoice, initBackend } from "./core/backend
  * const a = createParameter(tf, "act/slope", "weights", [4], new Float32Array(4).fill(0.5));
  * ```
  */
-export { channelShape, createParameter, repeatValues } from "./core/params.ts";
+export { channelShape, createParameter, repeatValues } from "./core/nn/parameters.ts";
 
 /**
  * The fused linear-spline op (spec §3): `y = s_c(alpha_c x) / alpha_c`, differentiable in
@@ -154,7 +154,7 @@ export {
   projectCoefficients,
   type SplineInit,
   tv2,
-} from "./core/spline_math.ts";
+} from "./core/nn/spline_math.ts";
 
 /**
  * Björck orthonormalisation (spec §4) and the spectral norm by power iteration.
@@ -208,7 +208,7 @@ export { circularPad } from "./core/ops/circular_pad.ts";
  * const w = initWeight(new MT19937(1), "orthonormal", 4, 4);
  * ```
  */
-export { initBias, initWeight, type WeightInit } from "./core/init.ts";
+export { initBias, initWeight, type WeightInit } from "./core/nn/weight_init.ts";
 
 /**
  * MT19937, NumPy's legacy generator: the same seed gives the authors' random numbers.
@@ -237,7 +237,7 @@ export {
   readCheckpoint,
   type StoredTensor,
   writeCheckpoint,
-} from "./core/checkpoint.ts";
+} from "./core/io/checkpoint.ts";
 
 /**
  * A fully connected 1-Lipschitz network from `net_params` (optionally an ensemble).
@@ -247,7 +247,7 @@ export {
  * const net = await buildFcNetwork({ tf, registry, rng, net: cfg.net_params, activation: cfg.activation_fn_params });
  * ```
  */
-export { buildFcNetwork, type FcNetParams, type Network } from "./core/fc_network.ts";
+export { buildFcNetwork, type FcNetParams, type Network } from "./core/nn/fc_network.ts";
 
 /**
  * Adam with the paper's three parameter groups.
@@ -257,7 +257,7 @@ export { buildFcNetwork, type FcNetParams, type Network } from "./core/fc_networ
  * const opt = new Adam(tf, net.parameters(), { weights: 2e-3, spline_coeffs: 5e-5, spline_scaling: 5e-4 });
  * ```
  */
-export { Adam, type LearningRates } from "./core/adam.ts";
+export { Adam, type LearningRates } from "./core/train/adam.ts";
 
 /**
  * Config loading, `--set` overrides and validation against the authors' schemas.
@@ -268,4 +268,9 @@ export { Adam, type LearningRates } from "./core/adam.ts";
  * const cfg = applyOverrides({ seed: 1 }, ["seed=2"]);
  * ```
  */
-export { applyOverrides, authorsSchemas, loadConfigFile, validateWith } from "./core/config.ts";
+export {
+  applyOverrides,
+  authorsSchemas,
+  loadConfigFile,
+  validateWith,
+} from "./core/config/config.ts";

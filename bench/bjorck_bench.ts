@@ -15,9 +15,9 @@
  * @module
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
-import { tf } from "../core/tf.ts";
+import { tf } from "../core/backend/tf.ts";
 import { bjorck, bjorckComposite, bjorckFused } from "../core/ops/bjorck.ts";
-import { openBlas } from "../core/runtime.ts";
+import { openBlas } from "../core/backend/openblas_ffi.ts";
 import type { BenchCase, BenchIteration } from "./harness.ts";
 
 /** The weight shapes `[B, out, in]` of the 1d config's four LipschitzLinear layers. */
@@ -104,7 +104,7 @@ export const benches: BenchCase[] = [
   {
     bench: "bjorck25_1024",
     // cpu's stock matMul runs at ~1 GFLOP/s (one run would take ~5 minutes): cpu only with
-    // the OpenBLAS matMul (core/runtime.ts).
+    // the OpenBLAS matMul (core/backend/openblas_ffi.ts).
     backends: openBlas() ? ["cpu", "wasm", "webgpu"] : ["wasm", "webgpu"],
     info: { shape: [1024, 1024], iters: 25 },
     minReps: 2,

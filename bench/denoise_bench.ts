@@ -43,17 +43,17 @@
  * @module
  */
 import type { Scalar, Tensor, Tensor4D } from "@tensorflow/tfjs-core";
-import { tf } from "../core/tf.ts";
-import { createRegistry } from "../core/registry.ts";
+import { tf } from "../core/backend/tf.ts";
+import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
-import { Adam } from "../core/adam.ts";
+import { Adam } from "../core/train/adam.ts";
 import type {
   ActivationInstance,
   ActivationParams,
   LayerInstance,
   Parameter,
-} from "../core/plugin.ts";
+} from "../core/plugin/interfaces.ts";
 import type { BenchCase, BenchIteration } from "./harness.ts";
 import type { BcopConvInstance } from "../plugins/layers/bcop_conv.ts";
 

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { hasRealGpu, initBackend } from "../core/backend.ts";
-import type { DeviceChoice } from "../core/backend.ts";
+import { hasRealGpu, initBackend } from "../core/backend/backend.ts";
+import type { DeviceChoice } from "../core/backend/backend.ts";
 import { type BenchCase, timeIteration } from "./harness.ts";
 import { benches as bjorckBenches } from "./bjorck_bench.ts";
 import { benches as denoiseBenches } from "./denoise_bench.ts";

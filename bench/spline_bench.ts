@@ -8,13 +8,13 @@
  * @module
  */
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs-core";
-import { tf } from "../core/tf.ts";
+import { tf } from "../core/backend/tf.ts";
 import { linearSpline } from "../core/ops/spline.ts";
 import {
   type CoefGradMethod,
   getCoefGradMethod,
   setCoefGradMethod,
-} from "../core/kernels/spline_webgpu.ts";
+} from "../core/kernels/webgpu/spline.ts";
 import type { BenchCase, BenchIteration } from "./harness.ts";
 
 /** One activation shape (`[N, C]` or NHWC); the spline sees it as `[1, rows, C]`. */

@@ -6,13 +6,13 @@
  * @module
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
-import { tf } from "../core/tf.ts";
-import { createRegistry } from "../core/registry.ts";
+import { tf } from "../core/backend/tf.ts";
+import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
-import { buildFcNetwork, type FcNetParams } from "../core/fc_network.ts";
-import { Adam } from "../core/adam.ts";
-import type { ActivationParams } from "../core/plugin.ts";
+import { buildFcNetwork, type FcNetParams } from "../core/nn/fc_network.ts";
+import { Adam } from "../core/train/adam.ts";
+import type { ActivationParams } from "../core/plugin/interfaces.ts";
 import type { BenchCase } from "./harness.ts";
 
 const config1d = JSON.parse(

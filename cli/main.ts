@@ -5,7 +5,7 @@
  * @module
  */
 import { Command, CommanderError } from "@commander-js/extra-typings";
-import { createRegistry } from "../core/registry.ts";
+import { createRegistry } from "../core/plugin/registry.ts";
 import { isUserError } from "../core/errors.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { trainCommand } from "./commands/train.ts";

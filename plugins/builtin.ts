@@ -1,10 +1,10 @@
 /**
- * The manifest of built-in plugins: name → lazy import. The registry (core/registry.ts) resolves
+ * The manifest of built-in plugins: name → lazy import. The registry (core/plugin/registry.ts) resolves
  * config names through it; any other name is treated as a module path.
  *
  * @module
  */
-import type { PluginManifest } from "../core/registry.ts";
+import type { PluginManifest } from "../core/plugin/registry.ts";
 
 /** Every built-in plugin, by kind and config name. */
 export const builtinPlugins: PluginManifest = {

@@ -2,14 +2,18 @@ import assert from "node:assert/strict";
 import { maxAbsDiff, tf, useBackend } from "./helpers.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
 import { isUserError } from "../core/errors.ts";
-import type { Activation, ActivationInstance, ActivationParams } from "../core/plugin.ts";
+import type {
+  Activation,
+  ActivationInstance,
+  ActivationParams,
+} from "../core/plugin/interfaces.ts";
 import {
   gridStep,
   initialCoefficients,
   lsOldNormalize,
   projectCoefficients,
   tv2,
-} from "../core/spline_math.ts";
+} from "../core/nn/spline_math.ts";
 import relu from "../plugins/activations/relu.ts";
 import absoluteValue from "../plugins/activations/absolute_value.ts";
 import prelu from "../plugins/activations/prelu.ts";

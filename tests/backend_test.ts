@@ -1,17 +1,17 @@
 /**
- * Backend selection (`core/backend.ts`): every `--device` choice starts (WebGPU through our own
+ * Backend selection (`core/backend/backend.ts`): every `--device` choice starts (WebGPU through our own
  * adapter/device on the software adapter here), kernels are registered, a bad choice is a
  * UserError, and TF.js's banners stay off stdout.
  */
 import assert from "node:assert/strict";
-import { tf } from "../core/tf.ts";
+import { tf } from "../core/backend/tf.ts";
 import {
   AUTO_CPU_BACKEND,
   DEVICE_CHOICES,
   type DeviceChoice,
   hasRealGpu,
   initBackend,
-} from "../core/backend.ts";
+} from "../core/backend/backend.ts";
 import { isUserError } from "../core/errors.ts";
 
 const HAS_WEBGPU = "gpu" in navigator;
@@ -89,8 +89,8 @@ Deno.test({
 Deno.test("TF.js banners stay off stdout (cpu and wasm, first tensor write)", async () => {
   const stdout = await runSnippet(
     `
-    import { initBackend } from "${new URL("../core/backend.ts", import.meta.url).href}";
-    import { tf } from "${new URL("../core/tf.ts", import.meta.url).href}";
+    import { initBackend } from "${new URL("../core/backend/backend.ts", import.meta.url).href}";
+    import { tf } from "${new URL("../core/backend/tf.ts", import.meta.url).href}";
     for (const d of ["cpu", "wasm"]) {
       await initBackend(d);
       await tf.add(tf.tensor1d([1]), tf.tensor1d([2])).data();
@@ -123,9 +123,9 @@ async function runSnippet(code: string, args: string[], env: Record<string, stri
 
 Deno.test("cpu falls back cleanly without OpenBLAS (no --allow-ffi, or library absent)", async () => {
   const code = `
-    import { initBackend } from "${new URL("../core/backend.ts", import.meta.url).href}";
-    import { openBlas } from "${new URL("../core/runtime.ts", import.meta.url).href}";
-    import { tf } from "${new URL("../core/tf.ts", import.meta.url).href}";
+    import { initBackend } from "${new URL("../core/backend/backend.ts", import.meta.url).href}";
+    import { openBlas } from "${new URL("../core/backend/openblas_ffi.ts", import.meta.url).href}";
+    import { tf } from "${new URL("../core/backend/tf.ts", import.meta.url).href}";
     const info = await initBackend("cpu");
     const a = tf.ones([64, 64]);
     const s = (await tf.sum(tf.matMul(a, a)).data())[0];

@@ -9,7 +9,7 @@ import type { Tensor, Variable } from "@tensorflow/tfjs-core";
 import { maxAbsDiff, tf, useBackend } from "./helpers.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
 import { isUserError } from "../core/errors.ts";
-import { initWeight } from "../core/init.ts";
+import { initWeight } from "../core/nn/weight_init.ts";
 import {
   bcopKernel,
   bcopKernelFromOrthonormal,

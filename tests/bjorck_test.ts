@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import type { Tensor } from "@tensorflow/tfjs-core";
-import { tf } from "../core/tf.ts";
-import { initBackend } from "../core/backend.ts";
+import { tf } from "../core/backend/tf.ts";
+import { initBackend } from "../core/backend/backend.ts";
 import {
   bjorck,
   bjorckComposite,
@@ -15,7 +15,7 @@ import {
   useFusedBjorck,
 } from "../core/ops/bjorck.ts";
 import { bjorckEngine } from "../core/kernels/bjorck_fused.ts";
-import { blasRoute } from "../core/kernels/blas_kernels.ts";
+import { blasRoute } from "../core/kernels/blas/blas_kernels.ts";
 
 const BACKENDS = ["cpu", "wasm"] as const;
 /**

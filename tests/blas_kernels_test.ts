@@ -8,9 +8,9 @@
  */
 import assert from "node:assert/strict";
 import type { KernelFunc, Tensor, TensorInfo } from "@tensorflow/tfjs-core";
-import { tf } from "../core/tf.ts";
-import { initBackend } from "../core/backend.ts";
-import { openBlas } from "../core/runtime.ts";
+import { tf } from "../core/backend/tf.ts";
+import { initBackend } from "../core/backend/backend.ts";
+import { openBlas } from "../core/backend/openblas_ffi.ts";
 import { type BackendIO, cpuIO, wasmIO } from "../core/kernels/backend_io.ts";
 import {
   blasBatchMatMul,
@@ -19,7 +19,7 @@ import {
   blasConv2DBackpropInput,
   blasRoute,
   IM2COL_CHUNK_BYTES,
-} from "../core/kernels/blas_kernels.ts";
+} from "../core/kernels/blas/blas_kernels.ts";
 import {
   CONV_CASES,
   type ConvCase,

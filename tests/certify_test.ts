@@ -7,21 +7,21 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runCli, tf, useBackend } from "./helpers.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
-import { createRegistry, type PluginManifest } from "../core/registry.ts";
+import { createRegistry, type PluginManifest } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
-import { buildFcNetwork, type FcNetParams, type Network } from "../core/fc_network.ts";
-import { Adam } from "../core/adam.ts";
-import { certifyNetwork } from "../core/certify.ts";
-import { loadTrainedNetwork } from "../core/load_run.ts";
-import { writeCheckpoint } from "../core/checkpoint.ts";
-import { parametersToStored } from "../core/model_state.ts";
+import { buildFcNetwork, type FcNetParams, type Network } from "../core/nn/fc_network.ts";
+import { Adam } from "../core/train/adam.ts";
+import { certifyNetwork } from "../core/certify/certify.ts";
+import { loadTrainedNetwork } from "../core/certify/load_fc_network.ts";
+import { writeCheckpoint } from "../core/io/checkpoint.ts";
+import { parametersToStored } from "../core/io/parameter_store.ts";
 import { runCertify } from "../cli/commands/certify.ts";
 import type {
   Activation,
   ActivationContext,
   ActivationParams,
   LayerInstance,
-} from "../core/plugin.ts";
+} from "../core/plugin/interfaces.ts";
 import type { Tensor } from "@tensorflow/tfjs-core";
 
 await useBackend("cpu");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import h5wasm from "h5wasm/node";
-import { type Checkpoint, readCheckpoint, writeCheckpoint } from "../core/checkpoint.ts";
+import { type Checkpoint, readCheckpoint, writeCheckpoint } from "../core/io/checkpoint.ts";
 import { UserError } from "../core/errors.ts";
 
 function sample(): Checkpoint {

@@ -8,16 +8,16 @@ import {
   projectWithTv2,
   tv2,
   tv2Composite,
-} from "../core/spline_math.ts";
+} from "../core/nn/spline_math.ts";
 import {
   hasFusedKernel,
   PROJECT_KERNEL,
   PROJECT_TV2_KERNEL,
   TV2_KERNEL,
 } from "../core/ops/spline_coefficients.ts";
-import { Adam } from "../core/adam.ts";
+import { Adam } from "../core/train/adam.ts";
 import { hasFusedAdam } from "../core/ops/adam_update.ts";
-import { createParameter } from "../core/params.ts";
+import { createParameter } from "../core/nn/parameters.ts";
 import type { Tensor } from "@tensorflow/tfjs-core";
 
 /** Raw coefficients with many slopes beyond ±1 (so clipping happens) and ties at ±T. */

@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { applyOverrides, authorsSchemas, loadConfigFile, validateWith } from "../core/config.ts";
+import {
+  applyOverrides,
+  authorsSchemas,
+  loadConfigFile,
+  validateWith,
+} from "../core/config/config.ts";
 import { isUserError } from "../core/errors.ts";
 import oned from "../plugins/experiments/oned/mod.ts";
-import { createRegistry } from "../core/registry.ts";
+import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 
 const registry = createRegistry(builtinPlugins);

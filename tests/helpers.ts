@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { tf } from "../core/tf.ts";
-import { type DeviceChoice, initBackend } from "../core/backend.ts";
+import { tf } from "../core/backend/tf.ts";
+import { type DeviceChoice, initBackend } from "../core/backend/backend.ts";
 import { registerKernelsFor } from "../core/kernels/index.ts";
 
 /** Start `name` (default cpu) with lipspline's kernels registered. */

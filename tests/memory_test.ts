@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { tf, useBackend } from "./helpers.ts";
-import { createRegistry } from "../core/registry.ts";
+import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
-import { applyOverrides, loadConfigFile } from "../core/config.ts";
+import { applyOverrides, loadConfigFile } from "../core/config/config.ts";
 import { silentProgress } from "../core/output/progress.ts";
-import type { ExperimentContext } from "../core/plugin.ts";
+import type { ExperimentContext } from "../core/plugin/interfaces.ts";
 import { buildDenoiseStep } from "../bench/denoise_bench.ts";
 
 await useBackend("cpu");

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import type { Tensor, TensorInfo } from "@tensorflow/tfjs-core";
-import { tf } from "../core/tf.ts";
-import { initBackend } from "../core/backend.ts";
-import { MATMUL_FIX_MIN_MACS } from "../core/kernels/missing_wasm.ts";
+import { tf } from "../core/backend/tf.ts";
+import { initBackend } from "../core/backend/backend.ts";
+import { MATMUL_FIX_MIN_MACS } from "../core/kernels/wasm/missing.ts";
 import { CONV_CASES, convGradsRef, geometry, maxAbsDiff, rand, refMatMul } from "./brute_force.ts";
 
 async function run(

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { maxAbsDiff, tf, useBackend } from "./helpers.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
-import { createRegistry } from "../core/registry.ts";
+import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
-import { buildFcNetwork, type FcNetParams } from "../core/fc_network.ts";
-import { Adam } from "../core/adam.ts";
-import type { ActivationParams, Parameter } from "../core/plugin.ts";
+import { buildFcNetwork, type FcNetParams } from "../core/nn/fc_network.ts";
+import { Adam } from "../core/train/adam.ts";
+import type { ActivationParams, Parameter } from "../core/plugin/interfaces.ts";
 
 await useBackend("cpu");
 const registry = createRegistry(builtinPlugins);

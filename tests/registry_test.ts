@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runCli } from "./helpers.ts";
-import { createRegistry } from "../core/registry.ts";
+import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { isUserError } from "../core/errors.ts";
 

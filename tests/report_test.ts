@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PNG } from "pngjs";
-import { writeReport } from "../core/report.ts";
+import { writeReport } from "../core/output/report.ts";
 import { isUserError } from "../core/errors.ts";
 import { curvesFigure, writeFigure } from "../core/output/figures.ts";
 import { reportCommand } from "../cli/commands/report.ts";

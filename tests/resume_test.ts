@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runCli } from "./helpers.ts";
-import { readCheckpoint } from "../core/checkpoint.ts";
+import { readCheckpoint } from "../core/io/checkpoint.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 

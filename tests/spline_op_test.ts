@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs-core";
-import { tf } from "../core/tf.ts";
-import { initBackend } from "../core/backend.ts";
+import { tf } from "../core/backend/tf.ts";
+import { initBackend } from "../core/backend/backend.ts";
 import { registerKernelsFor } from "../core/kernels/index.ts";
 import {
   linearSpline,
@@ -16,15 +16,15 @@ import {
   splineConstants,
   type SplineGrid,
 } from "../core/ops/spline.ts";
-import { register as registerCpu } from "../core/kernels/spline_cpu.ts";
-import { register as registerWasm } from "../core/kernels/spline_wasm.ts";
+import { register as registerCpu } from "../core/kernels/cpu/spline.ts";
+import { register as registerWasm } from "../core/kernels/wasm/spline.ts";
 import {
   type CoefGradMethod,
   getCoefGradMethod,
   register as registerWebgpu,
   setCoefGradMethod,
   TWOPASS_MAX_K,
-} from "../core/kernels/spline_webgpu.ts";
+} from "../core/kernels/webgpu/spline.ts";
 
 type BackendName = "cpu" | "wasm" | "webgpu";
 const BACKENDS: BackendName[] = ["cpu", "wasm", "webgpu"];

@@ -8,7 +8,7 @@ import {
   maskedCrc32c,
   TensorBoardWriter,
   tfRecord,
-} from "../core/output/tensorboard.ts";
+} from "../core/metrics/tensorboard.ts";
 
 // ---- An independent reader: bitwise CRC32C, TFRecord framing and a minimal protobuf decoder ----
 

@@ -10,14 +10,14 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { join } from "node:path";
-import { DEVICE_CHOICES, type DeviceChoice, initBackend } from "../../core/backend.ts";
-import { certifyNetwork, type CertifyResult } from "../../core/certify.ts";
-import { loadTrainedNetwork } from "../../core/load_run.ts";
+import { DEVICE_CHOICES, type DeviceChoice, initBackend } from "../../core/backend/backend.ts";
+import { certifyNetwork, type CertifyResult } from "../../core/certify/certify.ts";
+import { loadTrainedNetwork } from "../../core/certify/load_fc_network.ts";
 import { UserError } from "../../core/errors.ts";
-import { writeFileAtomic } from "../../core/atomic.ts";
+import { writeFileAtomic } from "../../core/io/atomic_write.ts";
 import { formatNumber, formatTable } from "../../core/output/progress.ts";
 import { MT19937 } from "../../core/rng/mt19937.ts";
-import type { PluginResolver } from "../../core/plugin.ts";
+import type { PluginResolver } from "../../core/plugin/interfaces.ts";
 import { VERSION } from "../version.ts";
 
 /** Options of {@linkcode runCertify} (the command's flags, as given). */

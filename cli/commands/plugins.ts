@@ -4,8 +4,8 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import type { Registry } from "../../core/registry.ts";
-import type { PluginKind } from "../../core/plugin.ts";
+import type { Registry } from "../../core/plugin/registry.ts";
+import type { PluginKind } from "../../core/plugin/interfaces.ts";
 import { formatTable } from "../../core/output/progress.ts";
 
 /** Build the `plugins` command. */

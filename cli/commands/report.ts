@@ -5,7 +5,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { writeReport } from "../../core/report.ts";
+import { writeReport } from "../../core/output/report.ts";
 
 /**
  * Build the `report` command.

@@ -7,11 +7,16 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { tf } from "../../core/tf.ts";
-import { DEVICE_CHOICES, type DeviceChoice, initBackend } from "../../core/backend.ts";
-import { applyOverrides, commonSchema, loadConfigFile, validateWith } from "../../core/config.ts";
+import { tf } from "../../core/backend/tf.ts";
+import { DEVICE_CHOICES, type DeviceChoice, initBackend } from "../../core/backend/backend.ts";
+import {
+  applyOverrides,
+  commonSchema,
+  loadConfigFile,
+  validateWith,
+} from "../../core/config/config.ts";
 import { UserError } from "../../core/errors.ts";
-import type { ExperimentContext, Metrics } from "../../core/plugin.ts";
+import type { ExperimentContext, Metrics } from "../../core/plugin/interfaces.ts";
 import { MT19937 } from "../../core/rng/mt19937.ts";
 import {
   appendMetrics,
@@ -22,12 +27,12 @@ import {
   startRunDir,
   truncateMetrics,
   writeRunInfo,
-} from "../../core/run_dir.ts";
-import { writeFileAtomic } from "../../core/atomic.ts";
-import { readCheckpoint } from "../../core/checkpoint.ts";
+} from "../../core/io/run_dir.ts";
+import { writeFileAtomic } from "../../core/io/atomic_write.ts";
+import { readCheckpoint } from "../../core/io/checkpoint.ts";
 import { createProgress, formatTable } from "../../core/output/progress.ts";
-import { TensorBoardWriter } from "../../core/output/tensorboard.ts";
-import type { Registry } from "../../core/registry.ts";
+import { TensorBoardWriter } from "../../core/metrics/tensorboard.ts";
+import type { Registry } from "../../core/plugin/registry.ts";
 import { CONFIG_DIR } from "../paths.ts";
 import { VERSION } from "../version.ts";
 

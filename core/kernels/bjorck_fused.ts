@@ -1,6 +1,6 @@
 /**
  * The fused batched Björck kernels (`LipsplineBjorck`, `LipsplineBjorckGrad`, spec §4) shared
- * by the `cpu` and `wasm` backends (`bjorck_cpu.ts`, `bjorck_wasm.ts` supply the
+ * by the `cpu` and `wasm` backends (`cpu/bjorck.ts`, `wasm/bjorck.ts` supply the
  * {@linkcode BackendIO}), and that memory-access interface itself.
  *
  * The arithmetic runs in a small hand-written WebAssembly SIMD module (`native/bjorck.c`,
@@ -19,7 +19,7 @@
  * @module
  */
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
-import { tf } from "../tf.ts";
+import { tf } from "../backend/tf.ts";
 import type { BackendIO } from "./backend_io.ts";
 import { replaceKernel } from "./replace_kernel.ts";
 import { BJORCK_GRAD_KERNEL, BJORCK_KERNEL, registerBjorckGradient } from "../ops/bjorck.ts";

@@ -16,27 +16,27 @@ interface KernelModule {
 
 /** The BLAS routes of `blas_kernels.ts` for one CPU backend (registered last: see there). */
 const blasFor = (name: "cpu" | "wasm") => () =>
-  import("./blas_kernels.ts").then((m) => ({
+  import("./blas/blas_kernels.ts").then((m) => ({
     register: () => m.registerBlasKernels(name, name === "cpu" ? cpuIO : wasmIO),
   }));
 
 const loaders: Record<string, Array<() => Promise<KernelModule>>> = {
   cpu: [
-    () => import("./spline_cpu.ts"),
-    () => import("./bjorck_cpu.ts"),
-    () => import("./missing_cpu.ts"),
-    () => import("./fused_cpu.ts"),
+    () => import("./cpu/spline.ts"),
+    () => import("./cpu/bjorck.ts"),
+    () => import("./cpu/missing.ts"),
+    () => import("./cpu/fused.ts"),
     blasFor("cpu"),
   ],
   wasm: [
-    () => import("./spline_wasm.ts"),
-    () => import("./bjorck_wasm.ts"),
-    () => import("./missing_wasm.ts"),
-    () => import("./fused_wasm.ts"),
+    () => import("./wasm/spline.ts"),
+    () => import("./wasm/bjorck.ts"),
+    () => import("./wasm/missing.ts"),
+    () => import("./wasm/fused.ts"),
     blasFor("wasm"),
   ],
   webgpu: [
-    () => import("./spline_webgpu.ts"),
+    () => import("./webgpu/spline.ts"),
   ],
 };
 

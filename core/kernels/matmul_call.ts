@@ -1,6 +1,6 @@
 /**
  * The operands and sizes of a `BatchMatMul` kernel call, read once for the kernels that route
- * products (`missing_wasm.ts`, `blas_kernels.ts`).
+ * products (`wasm/missing.ts`, `blas/blas_kernels.ts`).
  *
  * @module
  */

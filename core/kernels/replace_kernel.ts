@@ -4,7 +4,7 @@
  * @module
  */
 import type { KernelFunc } from "@tensorflow/tfjs-core";
-import { tf } from "../tf.ts";
+import { tf } from "../backend/tf.ts";
 
 /**
  * Register `kernelFunc` as `kernelName` on `backendName`, replacing a stock or earlier kernel.

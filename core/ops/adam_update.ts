@@ -7,7 +7,7 @@
  * @module
  */
 import type { NamedAttrMap, Tensor } from "@tensorflow/tfjs-core";
-import { tf } from "../tf.ts";
+import { tf } from "../backend/tf.ts";
 
 /** Kernel name. */
 export const ADAM_KERNEL = "LipsplineAdam";

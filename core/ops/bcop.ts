@@ -9,7 +9,7 @@
  * @module
  */
 import type { GradSaveFunc, Tensor, Tensor4D } from "@tensorflow/tfjs-core";
-import { tf } from "../tf.ts";
+import { tf } from "../backend/tf.ts";
 import { bjorck } from "./bjorck.ts";
 import { circularPad } from "./circular_pad.ts";
 
@@ -176,7 +176,7 @@ export function bcopKernelFromOrthonormal(
  *
  * @example
  * ```ts
- * import { tf } from "../tf.ts";
+ * import { tf } from "../backend/tf.ts";
  * import { bcopKernel, bcopMatrixCount } from "./bcop.ts";
  * const w = bcopKernel(tf.randomNormal([bcopMatrixCount(3), 8, 8]), 3, 8, 8); // [3, 3, 8, 8]
  * ```

@@ -12,10 +12,10 @@
  * @module
  */
 import type { GradSaveFunc, Tensor } from "@tensorflow/tfjs-core";
-import { tf } from "../tf.ts";
+import { tf } from "../backend/tf.ts";
 import { registerKernelGradient } from "./kernel_gradient.ts";
-import { BLAS_MIN_MACS, blasRoute } from "../kernels/blas_kernels.ts";
-import { MATMUL_SPLIT_MIN_MACS } from "../kernels/missing_wasm.ts";
+import { BLAS_MIN_MACS, blasRoute } from "../kernels/blas/blas_kernels.ts";
+import { MATMUL_SPLIT_MIN_MACS } from "../kernels/wasm/missing.ts";
 
 /** Name of the fused forward kernel (input `w`; attrs `iters`, `beta`). */
 export const BJORCK_KERNEL = "LipsplineBjorck";
@@ -34,7 +34,7 @@ export const BJORCK_GRAD_KERNEL = "LipsplineBjorckGrad";
  * - composite, by the route its matrix products take (see {@linkcode compositeCost}):
  *   `wasmBlas`/`cpuBlas` where OpenBLAS runs products of that size (`blas_kernels.ts`);
  *   `wasmBatched` for a batch of products too small to be split into single products on wasm
- *   (the stock batched path is 6–10× slower); `wasm` (13–27 GFLOP/s once `missing_wasm.ts`
+ *   (the stock batched path is 6–10× slower); `wasm` (13–27 GFLOP/s once `kernels/wasm/missing.ts`
  *   routes around the slow paths); `cpu` (the stock ~1 GFLOP/s matMul).
  *
  * Measured on wasm with OpenBLAS (ms, fused vs composite): 25×16×16 0.96 vs 9.8; 25×32×32 8.2
@@ -126,7 +126,7 @@ function checkArgs(w: Tensor, iters: number, beta: number): void {
  *
  * @example
  * ```ts
- * import { tf } from "../tf.ts";
+ * import { tf } from "../backend/tf.ts";
  * import { bjorck } from "./bjorck.ts";
  * const w = tf.randomNormal([25, 10, 10]);
  * const q = bjorck(tf.div(w, 10), 15); // ~orthonormal 10×10 matrices
@@ -159,7 +159,7 @@ export function bjorckFused(w: Tensor, iters: number, beta = 0.5): Tensor {
 /** `a·b` with optional transposes (batched when rank 3). */
 function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
   // On wasm, transposed and large batched products are routed around the stock kernel's slow
-  // paths by the BatchMatMul replacement of core/kernels/missing_wasm.ts.
+  // paths by the BatchMatMul replacement of core/kernels/wasm/missing.ts.
   return tf.matMul(a, b, transposeA, transposeB);
 }
 
@@ -336,7 +336,7 @@ function sigmaMax(
  *
  * @example
  * ```ts
- * import { tf } from "../tf.ts";
+ * import { tf } from "../backend/tf.ts";
  * import { spectralNorm } from "./bjorck.ts";
  * const s = await spectralNorm(tf.eye(3).mul(2)); // Float32Array [2]
  * ```

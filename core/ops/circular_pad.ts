@@ -8,7 +8,7 @@
  * @module
  */
 import type { GradSaveFunc, NamedAttrMap, Tensor } from "@tensorflow/tfjs-core";
-import { tf } from "../tf.ts";
+import { tf } from "../backend/tf.ts";
 import { registerKernelGradient } from "./kernel_gradient.ts";
 
 /** Name of the forward kernel (input `x` NHWC; attr `pad`). */
@@ -92,7 +92,7 @@ function checkPad(x: Tensor, p: number): void {
  *
  * @example
  * ```ts
- * import { tf } from "../tf.ts";
+ * import { tf } from "../backend/tf.ts";
  * import { circularPad } from "./circular_pad.ts";
  * const y = circularPad(tf.ones([1, 4, 4, 2]), 1); // [1, 6, 6, 2]
  * ```

@@ -6,7 +6,7 @@
  * @module
  */
 import type { NamedAttrMap, Tensor } from "@tensorflow/tfjs-core";
-import { tf } from "../tf.ts";
+import { tf } from "../backend/tf.ts";
 import { registerKernelGradient } from "./kernel_gradient.ts";
 
 /** Kernel names. */
@@ -80,7 +80,7 @@ export function registerGroupSortGradient(): void {
  *
  * @example
  * ```ts
- * import { tf } from "../tf.ts";
+ * import { tf } from "../backend/tf.ts";
  * import { groupSort } from "./groupsort.ts";
  * const y = groupSort(tf.tensor2d([[3, 1, 2, -1]]), 2); // [[1, 3, -1, 2]]
  * ```

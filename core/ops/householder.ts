@@ -8,7 +8,7 @@
  * @module
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
-import { tf } from "../tf.ts";
+import { tf } from "../backend/tf.ts";
 import { registerKernelGradient } from "./kernel_gradient.ts";
 
 /** Kernel name: inputs `x` `[G, N, C]`, `theta` `[G * C/2]`; output `y` like `x`. */
@@ -99,7 +99,7 @@ export function registerHouseholderGradient(): void {
  *
  * @example
  * ```ts
- * import { tf } from "../tf.ts";
+ * import { tf } from "../backend/tf.ts";
  * import { householder } from "./householder.ts";
  * const y = householder(tf.tensor2d([[2, 1]]), tf.tensor1d([Math.PI / 2])); // [[1, 2]]
  * ```

@@ -7,7 +7,7 @@
  * @module
  */
 import type { NamedAttrMap, Tensor } from "@tensorflow/tfjs-core";
-import { tf } from "../tf.ts";
+import { tf } from "../backend/tf.ts";
 
 /** How a fused kernel's gradient is computed by its gradient kernel. */
 export interface KernelGradientSpec {

@@ -22,7 +22,7 @@ import type {
   Tensor3D,
   TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { tf } from "../tf.ts";
+import { tf } from "../backend/tf.ts";
 import { registerKernelGradient } from "./kernel_gradient.ts";
 
 /** Name of the forward kernel (inputs `x`, `coef`, `alpha`; attrs {@linkcode SplineAttrs}). */
@@ -124,7 +124,7 @@ function checkShapes(x: Tensor, coef: Tensor, alpha: Tensor, grid: SplineGrid): 
  *
  * @example
  * ```ts
- * import { tf } from "../tf.ts";
+ * import { tf } from "../backend/tf.ts";
  * import { linearSpline } from "./spline.ts";
  * // needs the backend's kernels: registerKernelsFor(tf.getBackend()) from core/kernels/index.ts
  * const x = tf.randomNormal([1, 8, 4]) as tf.Tensor3D;                    // [G=1, N=8, C=4]

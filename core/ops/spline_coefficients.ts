@@ -3,12 +3,12 @@
  * (`LipsplineSplineProject`) and the TV(2) regulariser (`LipsplineTV2`), each with a hand-derived
  * gradient. They replace a chain of slices, cumsum and concat whose cpu kernels are slow (a
  * [250, 101] slice costs ~18 ms on TF.js's cpu backend). Backends without the kernels (WebGPU)
- * use the composite of stock ops in `spline_math.ts`, differentiated by TF.js.
+ * use the composite of stock ops in `core/nn/spline_math.ts`, differentiated by TF.js.
  *
  * @module
  */
 import type { NamedAttrMap, Tensor } from "@tensorflow/tfjs-core";
-import { tf } from "../tf.ts";
+import { tf } from "../backend/tf.ts";
 import { registerKernelGradient } from "./kernel_gradient.ts";
 
 /** Kernel names. */

@@ -7,7 +7,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileAtomic } from "../atomic.ts";
+import { writeFileAtomic } from "../io/atomic_write.ts";
 import {
   type Figure,
   gridPlot,

@@ -11,9 +11,9 @@
  */
 import process from "node:process";
 import cliProgress from "cli-progress";
-import type { Progress } from "../plugin.ts";
+import type { Progress } from "../plugin/interfaces.ts";
 
-export type { Progress } from "../plugin.ts";
+export type { Progress } from "../plugin/interfaces.ts";
 
 /** A {@linkcode Progress} that can also print a message without breaking the bars. */
 export interface ConsoleProgress extends Progress {

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { Activation } from "../../core/plugin.ts";
-import { sampleActivation } from "../../core/activation_sample.ts";
+import type { Activation } from "../../core/plugin/interfaces.ts";
+import { sampleActivation } from "../../core/nn/activation_sample.ts";
 
 const absoluteValue: Activation = {
   kind: "activation",

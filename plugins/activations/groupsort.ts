@@ -6,8 +6,8 @@
  * @module
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
-import type { Activation, ActivationParams } from "../../core/plugin.ts";
-import { sampleActivation } from "../../core/activation_sample.ts";
+import type { Activation, ActivationParams } from "../../core/plugin/interfaces.ts";
+import { sampleActivation } from "../../core/nn/activation_sample.ts";
 import { UserError } from "../../core/errors.ts";
 import { groupSort } from "../../core/ops/groupsort.ts";
 

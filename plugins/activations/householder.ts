@@ -7,9 +7,9 @@
  * @module
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
-import type { Activation } from "../../core/plugin.ts";
-import { channelShape, createParameter } from "../../core/params.ts";
-import { sampleActivation } from "../../core/activation_sample.ts";
+import type { Activation } from "../../core/plugin/interfaces.ts";
+import { channelShape, createParameter } from "../../core/nn/parameters.ts";
+import { sampleActivation } from "../../core/nn/activation_sample.ts";
 import { UserError } from "../../core/errors.ts";
 import { householder as householderOp } from "../../core/ops/householder.ts";
 

@@ -10,8 +10,8 @@
  * @module
  */
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs-core";
-import type { Activation, ActivationParams, Parameter } from "../../core/plugin.ts";
-import { createParameter, repeatValues } from "../../core/params.ts";
+import type { Activation, ActivationParams, Parameter } from "../../core/plugin/interfaces.ts";
+import { createParameter, repeatValues } from "../../core/nn/parameters.ts";
 import {
   gridStep,
   initialCoefficients,
@@ -21,9 +21,9 @@ import {
   projectWithTv2,
   type SplineInit,
   tv2,
-} from "../../core/spline_math.ts";
+} from "../../core/nn/spline_math.ts";
 import { linearSpline } from "../../core/ops/spline.ts";
-import { sampleActivation } from "../../core/activation_sample.ts";
+import { sampleActivation } from "../../core/nn/activation_sample.ts";
 import { UserError } from "../../core/errors.ts";
 
 interface SplineSettings {

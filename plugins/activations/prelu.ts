@@ -6,9 +6,9 @@
  * @module
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
-import type { Activation, ActivationParams } from "../../core/plugin.ts";
-import { channelShape, createParameter, repeatValues } from "../../core/params.ts";
-import { sampleActivation } from "../../core/activation_sample.ts";
+import type { Activation, ActivationParams } from "../../core/plugin/interfaces.ts";
+import { channelShape, createParameter, repeatValues } from "../../core/nn/parameters.ts";
+import { sampleActivation } from "../../core/nn/activation_sample.ts";
 import { UserError } from "../../core/errors.ts";
 
 function initialSlopes(params: ActivationParams, channels: number): Float32Array {

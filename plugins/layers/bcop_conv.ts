@@ -8,9 +8,9 @@
  * @module
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
-import type { Layer, LayerInstance, Parameter } from "../../core/plugin.ts";
-import { createParameter } from "../../core/params.ts";
-import { initWeight } from "../../core/init.ts";
+import type { Layer, LayerInstance, Parameter } from "../../core/plugin/interfaces.ts";
+import { createParameter } from "../../core/nn/parameters.ts";
+import { initWeight } from "../../core/nn/weight_init.ts";
 import { UserError } from "../../core/errors.ts";
 import {
   BCOP_BJORCK_ITERS,

@@ -6,9 +6,9 @@
  * @module
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
-import type { Layer, Parameter } from "../../core/plugin.ts";
-import { createParameter } from "../../core/params.ts";
-import { initBias, initWeight, type WeightInit } from "../../core/init.ts";
+import type { Layer, Parameter } from "../../core/plugin/interfaces.ts";
+import { createParameter } from "../../core/nn/parameters.ts";
+import { initBias, initWeight, type WeightInit } from "../../core/nn/weight_init.ts";
 import { UserError } from "../../core/errors.ts";
 
 /** Options of a LipschitzLinear layer. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Projection } from "../../core/plugin.ts";
+import type { Projection } from "../../core/plugin/interfaces.ts";
 import { spectralNorm } from "../../core/ops/bjorck.ts";
 
 const noProjection: Projection = {

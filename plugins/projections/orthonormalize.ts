@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Projection } from "../../core/plugin.ts";
+import type { Projection } from "../../core/plugin/interfaces.ts";
 import { bjorck, spectralNorm } from "../../core/ops/bjorck.ts";
 
 const orthonormalize: Projection = {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
-import type { Projection } from "../../core/plugin.ts";
+import type { Projection } from "../../core/plugin/interfaces.ts";
 import { spectralNorm } from "../../core/ops/bjorck.ts";
 
 const spectralNormProjection: Projection = {

@@ -6,8 +6,8 @@
  * @module
  */
 import { join } from "node:path";
-import type { ExperimentContext } from "../../../core/plugin.ts";
-import type { Network } from "../../../core/fc_network.ts";
+import type { ExperimentContext } from "../../../core/plugin/interfaces.ts";
+import type { Network } from "../../../core/nn/fc_network.ts";
 import type { Target1d } from "./targets.ts";
 import {
   activationFigure,
@@ -15,7 +15,7 @@ import {
   fitFigure,
   writeFigure,
 } from "../../../core/output/figures.ts";
-import { readMetrics, RUN_FILES } from "../../../core/run_dir.ts";
+import { readMetrics, RUN_FILES } from "../../../core/io/run_dir.ts";
 
 /** Write the figures; `order` lists the models from best to worst test MSE. */
 export async function writeOnedFigures(

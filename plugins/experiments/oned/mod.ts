@@ -7,12 +7,12 @@
  */
 import type { Tensor, Tensor3D } from "@tensorflow/tfjs-core";
 import { z } from "zod";
-import type { Experiment, ExperimentContext, Parameter } from "../../../core/plugin.ts";
-import { onedConfigSchema, optimizerSchema, validateWith } from "../../../core/config.ts";
-import { buildFcNetwork, type Network } from "../../../core/fc_network.ts";
-import { Adam } from "../../../core/adam.ts";
-import { readCheckpoint, writeCheckpoint } from "../../../core/checkpoint.ts";
-import { parametersToStored, restoreParameters } from "../../../core/model_state.ts";
+import type { Experiment, ExperimentContext, Parameter } from "../../../core/plugin/interfaces.ts";
+import { onedConfigSchema, optimizerSchema, validateWith } from "../../../core/config/config.ts";
+import { buildFcNetwork, type Network } from "../../../core/nn/fc_network.ts";
+import { Adam } from "../../../core/train/adam.ts";
+import { readCheckpoint, writeCheckpoint } from "../../../core/io/checkpoint.ts";
+import { parametersToStored, restoreParameters } from "../../../core/io/parameter_store.ts";
 import { permutation } from "../../../core/rng/mt19937.ts";
 import type { RngState } from "../../../core/rng/rng.ts";
 import { UserError } from "../../../core/errors.ts";

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import type { Parameter } from "./plugin.ts";
-import type { TF } from "./tf.ts";
+import type { Parameter } from "../plugin/interfaces.ts";
+import type { TF } from "../backend/tf.ts";
 import type { StoredTensor } from "./checkpoint.ts";
-import { UserError } from "./errors.ts";
+import { UserError } from "../errors.ts";
 
 /** Copy every parameter's value, keyed `prefix + name`. */
 export async function parametersToStored(

@@ -38,10 +38,10 @@
  * @module
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
-import { tf } from "./tf.ts";
-import type { Network } from "./fc_network.ts";
-import type { LipschitzBound } from "./plugin.ts";
-import type { Rng } from "./rng/rng.ts";
+import { tf } from "../backend/tf.ts";
+import type { Network } from "../nn/fc_network.ts";
+import type { LipschitzBound } from "../plugin/interfaces.ts";
+import type { Rng } from "../rng/rng.ts";
 
 /** One module's line in a certificate. */
 export interface CertifyLayer {

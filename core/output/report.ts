@@ -9,9 +9,9 @@
 import { Buffer } from "node:buffer";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { writeFileAtomic } from "./atomic.ts";
-import { UserError } from "./errors.ts";
-import { RUN_FILES } from "./run_dir.ts";
+import { writeFileAtomic } from "../io/atomic_write.ts";
+import { UserError } from "../errors.ts";
+import { RUN_FILES } from "../io/run_dir.ts";
 
 /** Any parsed JSON value. */
 export type Json = unknown;

@@ -8,15 +8,15 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { tf } from "./tf.ts";
-import { UserError } from "./errors.ts";
-import { readCheckpoint } from "./checkpoint.ts";
-import { restoreParameters } from "./model_state.ts";
-import { buildFcNetwork, type FcNetParams, type Network } from "./fc_network.ts";
-import { activationParamsSchema, fcNetSchema, validateWith } from "./config.ts";
-import type { ActivationParams, PluginResolver } from "./plugin.ts";
-import { RUN_FILES } from "./run_dir.ts";
-import { MT19937 } from "./rng/mt19937.ts";
+import { tf } from "../backend/tf.ts";
+import { UserError } from "../errors.ts";
+import { readCheckpoint } from "../io/checkpoint.ts";
+import { restoreParameters } from "../io/parameter_store.ts";
+import { buildFcNetwork, type FcNetParams, type Network } from "../nn/fc_network.ts";
+import { activationParamsSchema, fcNetSchema, validateWith } from "../config/config.ts";
+import type { ActivationParams, PluginResolver } from "../plugin/interfaces.ts";
+import { RUN_FILES } from "../io/run_dir.ts";
+import { MT19937 } from "../rng/mt19937.ts";
 
 /** A network rebuilt from a run, with what it was trained for. */
 export interface LoadedNetwork {

@@ -7,9 +7,9 @@
  */
 import { appendFile, mkdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { UserError } from "./errors.ts";
-import { writeFileAtomic } from "./atomic.ts";
-import type { Metrics } from "./plugin.ts";
+import { UserError } from "../errors.ts";
+import { writeFileAtomic } from "./atomic_write.ts";
+import type { Metrics } from "../plugin/interfaces.ts";
 
 /** File names inside a run folder. */
 export const RUN_FILES = {

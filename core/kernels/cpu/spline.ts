@@ -15,8 +15,8 @@ import {
   splineAttrsOf,
   splineConstants,
   type SplineKernelInputs,
-} from "../ops/spline.ts";
-import { replaceKernel } from "./replace_kernel.ts";
+} from "../../ops/spline.ts";
+import { replaceKernel } from "../replace_kernel.ts";
 
 /** Dimensions of one spline call: `x` is `[G, N, C]`, `K` coefficients per channel. */
 export interface SplineDims {

@@ -8,7 +8,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { UserError } from "./errors.ts";
+import { UserError } from "../errors.ts";
 
 /** A config object as read from JSON. */
 export type Config = Record<string, unknown>;

@@ -40,10 +40,10 @@ import type {
   TypedArray,
 } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { tf } from "../tf.ts";
-import { replaceKernel } from "./replace_kernel.ts";
-import { matMulCall } from "./matmul_call.ts";
-import { type ConvGeometry, convGeometry, segmentDims, segmentSumLoop } from "./missing_cpu.ts";
+import { tf } from "../../backend/tf.ts";
+import { replaceKernel } from "../replace_kernel.ts";
+import { matMulCall } from "../matmul_call.ts";
+import { type ConvGeometry, convGeometry, segmentDims, segmentSumLoop } from "../cpu/missing.ts";
 
 /** Largest patch matrix (bytes) one chunk of Conv2DBackpropFilter materialises. */
 export const IM2COL_CHUNK_BYTES = 32 * 1024 * 1024;

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { Rng } from "./rng/rng.ts";
-import { UserError } from "./errors.ts";
+import type { Rng } from "../rng/rng.ts";
+import { UserError } from "../errors.ts";
 
 /** The `weight_initialization` values of the authors' configs. */
 export type WeightInit =
@@ -68,8 +68,8 @@ function orthonormal(rng: Rng, rows: number, cols: number): Float32Array {
  *
  * @example
  * ```ts
- * import { MT19937 } from "./rng/mt19937.ts";
- * import { initWeight } from "./init.ts";
+ * import { MT19937 } from "../rng/mt19937.ts";
+ * import { initWeight } from "./weight_init.ts";
  * const w = initWeight(new MT19937(5), "He_uniform", 10, 10);
  * ```
  */

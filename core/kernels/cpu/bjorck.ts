@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { registerBjorckKernels } from "./bjorck_fused.ts";
-import { cpuIO } from "./backend_io.ts";
+import { registerBjorckKernels } from "../bjorck_fused.ts";
+import { cpuIO } from "../backend_io.ts";
 
 /** Register the fused Björck kernels on the `cpu` backend. */
 export function register(): void {

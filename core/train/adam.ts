@@ -9,10 +9,10 @@
  * @module
  */
 import type { NamedTensorMap, Tensor, Variable } from "@tensorflow/tfjs-core";
-import type { Parameter, ParamGroup } from "./plugin.ts";
-import type { TF } from "./tf.ts";
-import type { StoredTensor } from "./checkpoint.ts";
-import { adamFused, hasFusedAdam } from "./ops/adam_update.ts";
+import type { Parameter, ParamGroup } from "../plugin/interfaces.ts";
+import type { TF } from "../backend/tf.ts";
+import type { StoredTensor } from "../io/checkpoint.ts";
+import { adamFused, hasFusedAdam } from "../ops/adam_update.ts";
 
 /** Learning rate of each parameter group. */
 export type LearningRates = Record<ParamGroup, number>;

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { registerBjorckKernels } from "./bjorck_fused.ts";
-import { wasmIO } from "./backend_io.ts";
+import { registerBjorckKernels } from "../bjorck_fused.ts";
+import { wasmIO } from "../backend_io.ts";
 
 /** Register the fused Björck kernels on the `wasm` backend. */
 export function register(): void {

@@ -23,8 +23,8 @@ import type {
   TypedArray,
 } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
-import { tf } from "../tf.ts";
-import { replaceKernel } from "./replace_kernel.ts";
+import { tf } from "../../backend/tf.ts";
+import { replaceKernel } from "../replace_kernel.ts";
 
 /** Shapes of an unsorted segment sum: `n` ids, each summing `inner` contiguous values. */
 export interface SegmentDims {

@@ -4,16 +4,16 @@
  * @module
  */
 import type { Tensor, Variable } from "@tensorflow/tfjs-core";
-import type { Parameter, ParamGroup } from "./plugin.ts";
-import type { TF } from "./tf.ts";
+import type { Parameter, ParamGroup } from "../plugin/interfaces.ts";
+import type { TF } from "../backend/tf.ts";
 
 /**
  * Create a trainable parameter from values (row-major, matching `shape`).
  *
  * @example
  * ```ts
- * import { tf } from "./tf.ts";
- * import { createParameter } from "./params.ts";
+ * import { tf } from "../backend/tf.ts";
+ * import { createParameter } from "./parameters.ts";
  * const p = createParameter(tf, "act0/theta", "weights", [5], new Float32Array(5).fill(Math.PI / 2));
  * ```
  */

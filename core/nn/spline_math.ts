@@ -6,8 +6,8 @@
  * @module
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
-import type { TF } from "./tf.ts";
-import { UserError } from "./errors.ts";
+import type { TF } from "../backend/tf.ts";
+import { UserError } from "../errors.ts";
 import {
   hasFusedKernel,
   PROJECT_KERNEL,
@@ -16,7 +16,7 @@ import {
   projectTv2Fused,
   TV2_KERNEL,
   tv2Fused,
-} from "./ops/spline_coefficients.ts";
+} from "../ops/spline_coefficients.ts";
 
 /** The spline initialisations of spec §3. */
 export type SplineInit = "identity" | "relu" | "absolute_value" | "maxmin" | "zero";

@@ -30,8 +30,8 @@ import {
   splineAttrsOf,
   splineConstants,
   type SplineKernelInputs,
-} from "../ops/spline.ts";
-import { replaceKernel } from "./replace_kernel.ts";
+} from "../../ops/spline.ts";
+import { replaceKernel } from "../replace_kernel.ts";
 
 /** How the coefficient gradient is reduced on WebGPU. */
 export type CoefGradMethod = "atomic" | "twopass";

@@ -14,10 +14,10 @@ import type {
   LipschitzBound,
   Parameter,
   PluginResolver,
-} from "./plugin.ts";
-import type { TF } from "./tf.ts";
-import type { Rng } from "./rng/rng.ts";
-import type { WeightInit } from "./init.ts";
+} from "../plugin/interfaces.ts";
+import type { TF } from "../backend/tf.ts";
+import type { Rng } from "../rng/rng.ts";
+import type { WeightInit } from "./weight_init.ts";
 
 /** `net_params` of a fully connected network (spec §1). */
 export interface FcNetParams {

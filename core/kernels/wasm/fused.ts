@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { wasmIO } from "./backend_io.ts";
-import { registerCoefficientKernels } from "./coefficients_kernels.ts";
-import { registerAdamKernel } from "./adam_kernels.ts";
-import { registerGroupSortKernels } from "./groupsort_kernels.ts";
-import { registerHouseholderKernels } from "./householder_kernels.ts";
-import { registerCircularPadKernels } from "./circular_pad_kernels.ts";
+import { wasmIO } from "../backend_io.ts";
+import { registerCoefficientKernels } from "../coefficients_kernels.ts";
+import { registerAdamKernel } from "../adam_kernels.ts";
+import { registerGroupSortKernels } from "../groupsort_kernels.ts";
+import { registerHouseholderKernels } from "../householder_kernels.ts";
+import { registerCircularPadKernels } from "../circular_pad_kernels.ts";
 
 /** Register them. */
 export function register(): void {

@@ -1,6 +1,6 @@
 /**
  * Matrix products and 2-D convolutions through a native BLAS (`cblas_sgemm` of the system
- * OpenBLAS, reached by Deno FFI in `core/runtime.ts`), on both CPU backends. Registered only
+ * OpenBLAS, reached by Deno FFI in `core/backend/openblas_ffi.ts`), on both CPU backends. Registered only
  * when the library opens; products below {@linkcode BLAS_MIN_MACS} multiply-adds, and layouts
  * these kernels do not handle (NCHW, dilation > 1, non-float32), go to the kernel that was
  * registered before (the stock one, or lipspline's replacement in `missing_*.ts`).
@@ -27,13 +27,13 @@ import type {
   KernelFunc,
   TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { tf } from "../tf.ts";
-import type { BackendIO } from "./backend_io.ts";
-import { replaceKernel } from "./replace_kernel.ts";
-import { matMulCall } from "./matmul_call.ts";
-import { type ConvGeometry, convGeometry } from "./missing_cpu.ts";
-import { col2imAdd } from "./missing_wasm.ts";
-import { type NativeSgemm, openBlas } from "../runtime.ts";
+import { tf } from "../../backend/tf.ts";
+import type { BackendIO } from "../backend_io.ts";
+import { replaceKernel } from "../replace_kernel.ts";
+import { matMulCall } from "../matmul_call.ts";
+import { type ConvGeometry, convGeometry } from "../cpu/missing.ts";
+import { col2imAdd } from "../wasm/missing.ts";
+import { type NativeSgemm, openBlas } from "../../backend/openblas_ffi.ts";
 
 /**
  * Multiply-adds per product from which the BLAS kernels take over, per backend: the stock cpu

@@ -15,10 +15,10 @@ import {
   splineAttrsOf,
   splineConstants,
   type SplineKernelInputs,
-} from "../ops/spline.ts";
-import { splineDims } from "./spline_cpu.ts";
-import { SPLINE_WASM_BASE64 } from "./native/spline_wasm_bin.ts";
-import { replaceKernel } from "./replace_kernel.ts";
+} from "../../ops/spline.ts";
+import { splineDims } from "../cpu/spline.ts";
+import { SPLINE_WASM_BASE64 } from "../native/spline_wasm_bin.ts";
+import { replaceKernel } from "../replace_kernel.ts";
 
 /** The module's exports (pointers are byte offsets into the backend's heap). */
 interface SplineExports {

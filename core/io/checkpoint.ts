@@ -13,7 +13,7 @@
 import h5wasm from "h5wasm/node";
 import { open, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { UserError } from "./errors.ts";
+import { UserError } from "../errors.ts";
 
 /** The value of the root `format` attribute. */
 const CHECKPOINT_FORMAT = "lipspline-checkpoint";

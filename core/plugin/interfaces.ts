@@ -12,8 +12,8 @@
  * @module
  */
 import type { Scalar, Tensor, Variable } from "@tensorflow/tfjs-core";
-import type { TF } from "./tf.ts";
-import type { Rng } from "./rng/rng.ts";
+import type { TF } from "../backend/tf.ts";
+import type { Rng } from "../rng/rng.ts";
 
 /** Which optimiser group (and learning rate) a parameter belongs to (spec §3). */
 export type ParamGroup = "weights" | "spline_coeffs" | "spline_scaling";

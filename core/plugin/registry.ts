@@ -15,8 +15,8 @@ import type {
   PluginKind,
   PluginResolver,
   Projection,
-} from "./plugin.ts";
-import { UserError } from "./errors.ts";
+} from "./interfaces.ts";
+import { UserError } from "../errors.ts";
 import process from "node:process";
 
 /** Lazy loaders of built-in plugins, by kind and name. */
@@ -67,7 +67,7 @@ function checkPlugin(p: unknown, kind: PluginKind, source: string): Plugin {
  * @example
  * ```ts
  * import { createRegistry } from "./registry.ts";
- * import { builtinPlugins } from "../plugins/builtin.ts";
+ * import { builtinPlugins } from "../../plugins/builtin.ts";
  * const reg = createRegistry(builtinPlugins);
  * const relu = await reg.activation("relu");
  * ```

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { ActivationInstance } from "./plugin.ts";
-import type { TF } from "./tf.ts";
+import type { ActivationInstance } from "../plugin/interfaces.ts";
+import type { TF } from "../backend/tf.ts";
 
 /**
  * Evaluate `act.forward` on `x` broadcast to every channel; returns `C` arrays of `x.length`.

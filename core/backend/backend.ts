@@ -12,9 +12,9 @@
  * @module
  */
 import { tf } from "./tf.ts";
-import { UserError } from "./errors.ts";
-import { registerKernelsFor } from "./kernels/index.ts";
-import { blasRoute } from "./kernels/blas_kernels.ts";
+import { UserError } from "../errors.ts";
+import { registerKernelsFor } from "../kernels/index.ts";
+import { blasRoute } from "../kernels/blas/blas_kernels.ts";
 
 /** What the user may ask for with `--device`. */
 export type DeviceChoice = "auto" | "cpu" | "wasm" | "webgpu";

@@ -6,9 +6,9 @@
  * @module
  */
 import type { Tensor, Tensor3D } from "@tensorflow/tfjs-core";
-import { z } from "zod";
 import type { Experiment, ExperimentContext, Parameter } from "../../../core/plugin/interfaces.ts";
-import { onedConfigSchema, optimizerSchema, validateWith } from "../../../core/config/config.ts";
+import { validateWith } from "../../../core/config/config.ts";
+import { type OnedConfig, onedSchema } from "./config.ts";
 import { buildFcNetwork, type Network } from "../../../core/nn/fc_network.ts";
 import { Adam } from "../../../core/train/adam.ts";
 import { readCheckpoint, writeCheckpoint } from "../../../core/io/checkpoint.ts";
@@ -20,19 +20,10 @@ import { evaluateTargets, makeTarget, type Target1d, testGrid, trainingInputs } 
 import { writeOnedFigures } from "./figures.ts";
 import { join } from "node:path";
 
-const schema = onedConfigSchema.extend({
-  optimizer: optimizerSchema.extend({
-    lr_spline_coeffs: z.number().positive(),
-    lr_spline_scaling_coeffs: z.number().positive(),
-  }),
-  training_options: onedConfigSchema.shape.training_options.extend({
-    // Ours: write the checkpoint every N epochs (default 1).
-    checkpoint_every: z.number().int().positive().optional(),
-  }),
-});
+const schema = onedSchema;
 
 /** The validated 1d config. */
-export type OnedConfig = z.infer<typeof schema>;
+export type { OnedConfig };
 
 /** Median as NumPy computes it (mean of the two middle values for even lengths). */
 export function median(values: ArrayLike<number>): number {

@@ -1,5 +1,5 @@
 /**
- * LipschitzLinear (spec §4): an unconstrained weight `W [out, in]` and a bias; each forward uses
+ * LipschitzLinear (docs/method.md §4): an unconstrained weight `W [out, in]` and a bias; each forward uses
  * `W' = P(W)` from the layer's projection, differentiated through `P`. With an ensemble of `M`
  * models, `W` is `[M, out, in]`, the bias `[M, 1, out]` and inputs `[M, N, in]`.
  *
@@ -58,15 +58,22 @@ const lipschitzLinear: Layer<LipschitzLinearOptions> = {
       params.push(bias);
     }
     // In evaluation the projected weight is computed once per weight value, not once per call:
-    // `assign` gives the variable a new data id, which invalidates the cache.
+    // `assign` gives the variable a new data id, which invalidates the cache. A projection may
+    // return the variable itself (no_projection's identity): the cache then does not own it and
+    // must never dispose it.
     let cache: { id: object; w: Tensor } | null = null;
+    const dropCache = () => {
+      if (cache && cache.w !== weight.variable) cache.w.dispose();
+      cache = null;
+    };
     const projected = (training: boolean): Tensor => {
-      // The constraint, in one place: the projected weight W' = P(W) (spec §4).
+      // The constraint, in one place: the projected weight W' = P(W) (docs/method.md §4).
       if (training) return projection.project(weight.variable);
       const id = weight.variable.dataId;
       if (cache && cache.id === id && !cache.w.isDisposed) return cache.w;
-      cache?.w.dispose();
-      cache = { id, w: tf.keep(projection.project(weight.variable)) };
+      dropCache();
+      const w = projection.project(weight.variable);
+      cache = { id, w: w === weight.variable ? w : tf.keep(w) };
       return cache.w;
     };
     return {
@@ -78,10 +85,7 @@ const lipschitzLinear: Layer<LipschitzLinearOptions> = {
           const y = tf.matMul(x, projected(opts?.training ?? true), false, true);
           return bias ? tf.add(y, bias.variable) : y;
         }),
-      dispose() {
-        cache?.w.dispose();
-        cache = null;
-      },
+      dispose: dropCache,
       lipschitzBound: () => projection.lipschitzBound(weight.variable),
     };
   },

@@ -1,5 +1,5 @@
 /**
- * The BCOP convolution (spec §4): the construction against a literal float64 transcription of
+ * The BCOP convolution (docs/method.md §4): the construction against a literal float64 transcription of
  * the spec's steps, isometry / non-expansiveness of the layer on cpu and wasm, the DFT spectral
  * norm against a brute-force one, gradients against central finite differences, tensor
  * bookkeeping (no leaks, the evaluation cache) and option errors.
@@ -70,7 +70,7 @@ function norm(t: Tensor): number {
   return tf.tidy(() => tf.norm(t).dataSync()[0]);
 }
 
-// ---- a literal float64 transcription of spec §4, for comparison ----------------------------
+// ---- a literal float64 transcription of docs/method.md §4, for comparison ----------------------------
 
 type Mat = Float64Array; // row-major n×n
 function matMul(a: Mat, b: Mat, n: number): Mat {
@@ -157,7 +157,7 @@ function literalKernel(ortho: Float32Array, k: number, cin: number, cout: number
 }
 
 Deno.test({
-  name: "the BCOP kernel equals a literal float64 transcription of spec §4",
+  name: "the BCOP kernel equals a literal float64 transcription of docs/method.md §4",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {

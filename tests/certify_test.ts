@@ -12,7 +12,7 @@ import { builtinPlugins } from "../plugins/builtin.ts";
 import { buildFcNetwork, type FcNetParams, type Network } from "../core/nn/fc_network.ts";
 import { Adam } from "../core/train/adam.ts";
 import { certifyNetwork } from "../core/certify/certify.ts";
-import { loadTrainedNetwork } from "../core/certify/load_fc_network.ts";
+import { loadTrainedNetworks } from "../core/certify/load_trained.ts";
 import { writeCheckpoint } from "../core/io/checkpoint.ts";
 import { parametersToStored } from "../core/io/parameter_store.ts";
 import { runCertify } from "../cli/commands/certify.ts";
@@ -629,7 +629,7 @@ function cliDefaults(o: Record<string, string | boolean> = {}) {
   };
 }
 
-Deno.test("loadTrainedNetwork restores the network of a run folder and of a checkpoint path", async () => {
+Deno.test("loadTrainedNetworks restores the 1d network of a run folder and of a checkpoint path", async () => {
   const act = ACTIVATIONS[5];
   const { net, netParams, M } = await trainedNet(act, { steps: 5 });
   const dir = await Deno.makeTempDir({ prefix: "lipspline_certify_" });
@@ -637,12 +637,17 @@ Deno.test("loadTrainedNetwork restores the network of a run folder and of a chec
   const x = tf.tensor(Float32Array.from({ length: M * 7 }, (_, i) => (i % 7) / 3 - 1), [M, 7, 1]);
   const want = await net.forward(x).data();
   for (const path of [dir, join(dir, "checkpoint.h5")]) {
-    const loaded = await loadTrainedNetwork(path, registry);
-    assert.equal(loaded.ensemble, M);
-    assert.equal(loaded.inputDim, 1);
+    const loaded = await loadTrainedNetworks(path, registry);
+    assert.equal(loaded.networks.length, 1);
+    const [model] = loaded.networks;
+    assert.equal(model.label, "model");
+    assert.equal(model.ensemble, M);
+    assert.deepEqual(model.inputShape, [1]);
+    assert.deepEqual(model.box, [-1, 1]);
     assert.equal(loaded.experiment, "1d");
     assert.equal(loaded.source, join(dir, "checkpoint.h5"));
-    assert.deepEqual(Array.from(await loaded.net.forward(x).data()), Array.from(want));
+    assert.deepEqual(Array.from(await model.net.forward(x).data()), Array.from(want));
+    model.net.dispose();
   }
   const out = await runCertify(dir, cliDefaults(), registry, () => {});
   assert.equal(out.code, 0);
@@ -795,4 +800,65 @@ Deno.test("CLI: bad paths and bad values exit 2 with one line on stderr", async 
     assert.match(lines[0], re);
   }
   await Deno.remove(empty, { recursive: true });
+});
+
+Deno.test("certify: an experiment without loadNetworks is one line (exit 2); several networks get a section each", async () => {
+  const act = ACTIVATIONS[0];
+  const { net, netParams, M } = await trainedNet(act, { steps: 3 });
+  const dir = await Deno.makeTempDir({ prefix: "lipspline_certify_" });
+  await writeRun(dir, net, netParams, act, M);
+  const oned = await registry.experiment("1d");
+  const noHook = { ...oned, name: "nohook", loadNetworks: undefined };
+  // Two networks: the 1d ensemble, and the same ensemble again under another label.
+  const twice = {
+    ...oned,
+    name: "twice",
+    loadNetworks: async (ctx: Parameters<NonNullable<typeof oned.loadNetworks>>[0]) => {
+      const a = await oned.loadNetworks!(ctx);
+      const b = await oned.loadNetworks!(ctx);
+      return [...a, { ...b[0], label: "critic" }];
+    },
+  };
+  const manifest: PluginManifest = {
+    ...builtinPlugins,
+    experiment: {
+      ...builtinPlugins.experiment,
+      nohook: () => Promise.resolve({ default: noHook }),
+      twice: () => Promise.resolve({ default: twice }),
+    },
+  };
+  const reg = createRegistry(manifest);
+  await Deno.writeTextFile(join(dir, "run.json"), JSON.stringify({ experiment: "nohook" }));
+  await assert.rejects(
+    () => runCertify(dir, cliDefaults(), reg, () => {}),
+    (e: Error) =>
+      e.name === "UserError" && !e.message.includes("\n") &&
+      /Cannot certify .* as the experiment nohook does not say how to rebuild its networks/
+        .test(e.message),
+  );
+  await Deno.writeTextFile(join(dir, "run.json"), JSON.stringify({ experiment: "twice" }));
+  const lines: string[] = [];
+  const out = await runCertify(
+    dir,
+    cliDefaults({ random: "50", adversarial: "1", steps: "2" }),
+    reg,
+    (l) => lines.push(l),
+  );
+  assert.equal(out.code, 0, lines.join("\n"));
+  assert.deepEqual(out.networks.map((c) => c.label), ["model", "critic"]);
+  assert.ok(lines.some((l) => l.startsWith("network critic")));
+  const saved = JSON.parse(await Deno.readTextFile(join(dir, "certify.json")));
+  assert.equal(saved.networks.length, 2);
+  assert.equal(saved.networks[1].network, "critic");
+  assert.equal(saved.networks[1].nbr_models, M);
+  assert.equal(saved.certified, true);
+  const json = await runCertify(
+    dir,
+    cliDefaults({ json: true, random: "50", adversarial: "1", steps: "2" }),
+    reg,
+    () => {},
+  );
+  assert.equal(json.networks.length, 2);
+  net.dispose();
+  await Deno.remove(dir, { recursive: true });
 });

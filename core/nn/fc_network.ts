@@ -1,25 +1,18 @@
 /**
- * A fully connected 1-Lipschitz network (spec §4–5): LipschitzLinear layers of `layer_sizes`
+ * A fully connected 1-Lipschitz network (docs/method.md §4–5): LipschitzLinear layers of `layer_sizes`
  * with an activation between consecutive layers (none after the last). Layers, activations and
  * the projection are resolved by name through the registry. With `ensemble = M`, `M` independent
  * networks are stored and run as one batched computation (inputs `[M, N, in]`).
  *
  * @module
  */
-import type { Scalar, Tensor } from "@tensorflow/tfjs-core";
-import type {
-  ActivationInstance,
-  ActivationParams,
-  LayerInstance,
-  LipschitzBound,
-  Parameter,
-  PluginResolver,
-} from "../plugin/interfaces.ts";
+import type { ActivationParams, PluginResolver } from "../plugin/interfaces.ts";
+import { type Network, type NetworkModule, sequentialNetwork } from "./network.ts";
 import type { TF } from "../backend/tf.ts";
 import type { Rng } from "../rng/rng.ts";
 import type { WeightInit } from "./weight_init.ts";
 
-/** `net_params` of a fully connected network (spec §1). */
+/** `net_params` of a fully connected network (docs/method.md §1). */
 export interface FcNetParams {
   layer_sizes: number[];
   projection: string;
@@ -28,27 +21,8 @@ export interface FcNetParams {
   bias: boolean;
 }
 
-/** One entry of a network: a layer or an activation. */
-export type NetworkModule =
-  | { type: "layer"; name: string; layer: LayerInstance }
-  | { type: "activation"; name: string; activation: ActivationInstance; channels: number };
-
-/** A built network. */
-export interface Network {
-  modules: NetworkModule[];
-  parameters(): Parameter[];
-  /** Forward pass; `training: false` lets layers reuse projected weights between calls. */
-  forward(x: Tensor, opts?: { training?: boolean }): Tensor;
-  /** Free the parameters and every cache. */
-  dispose(): void;
-  /** Sum of the activations' regularisers (TV2), or 0. */
-  regularization(): Scalar;
-  /** The output and the regulariser of one forward pass (what a training loss needs). */
-  forwardWithRegularization(x: Tensor): { y: Tensor; regularization: Scalar };
-  afterStep(): void;
-  /** Each module's bound. */
-  bounds(): Promise<Array<{ name: string; kind: string; bound: LipschitzBound }>>;
-}
+// The generic sequential network lives in network.ts; re-exported for existing importers.
+export type { Network, NetworkModule } from "./network.ts";
 
 /**
  * Build a fully connected network from the config's `net_params` and activation parameters.
@@ -104,63 +78,5 @@ export async function buildFcNetwork(opts: {
       });
     }
   }
-  const acts = modules.flatMap((m) => m.type === "activation" ? [m.activation] : []);
-  return {
-    modules,
-    parameters: () =>
-      modules.flatMap((m) => m.type === "layer" ? m.layer.parameters() : m.activation.parameters()),
-    forward: (x, opts) =>
-      tf.tidy(() => {
-        let h = x;
-        for (const m of modules) {
-          h = m.type === "layer" ? m.layer.forward(h, opts) : m.activation.forward(h);
-        }
-        return h;
-      }),
-    dispose: () => {
-      for (const m of modules) {
-        if (m.type === "layer") m.layer.dispose?.();
-        const params = m.type === "layer" ? m.layer.parameters() : m.activation.parameters();
-        for (const p of params) p.variable.dispose();
-      }
-    },
-    regularization: () =>
-      tf.tidy(() =>
-        acts.reduce(
-          (s: Scalar, a) => a.regularization ? tf.add(s, a.regularization()) as Scalar : s,
-          tf.scalar(0),
-        )
-      ),
-    forwardWithRegularization: (x) => {
-      let h = x;
-      let reg: Scalar = tf.scalar(0);
-      for (const m of modules) {
-        if (m.type === "layer") h = m.layer.forward(h);
-        else if (m.activation.forwardWithRegularization) {
-          const r = m.activation.forwardWithRegularization(h);
-          h = r.y;
-          reg = tf.add(reg, r.regularization);
-        } else {
-          h = m.activation.forward(h);
-          if (m.activation.regularization) reg = tf.add(reg, m.activation.regularization());
-        }
-      }
-      return { y: h, regularization: reg };
-    },
-    afterStep: () => acts.forEach((a) => a.afterStep?.()),
-    bounds: async () => {
-      const out = [];
-      for (const m of modules) {
-        const bound = m.type === "layer"
-          ? await m.layer.lipschitzBound()
-          : await m.activation.lipschitzBound();
-        out.push({
-          name: m.name,
-          kind: m.type === "layer" ? m.layer.kind : m.activation.kind,
-          bound,
-        });
-      }
-      return out;
-    },
-  };
+  return sequentialNetwork(tf, modules);
 }

@@ -1,5 +1,5 @@
 /**
- * The BCOP convolution layer (spec §4, "BCOP convolution"): an orthogonal `k×k` convolution
+ * The BCOP convolution layer (docs/method.md §4, "BCOP convolution"): an orthogonal `k×k` convolution
  * (stride 1, odd `k`, circular padding `k//2`) whose weight is rebuilt from `2(k-1)+1`
  * unconstrained `M×M` matrices (`M = max(cin, cout)`) in every forward pass by
  * `core/ops/bcop.ts`, differentiated through the construction. It preserves norms when
@@ -18,8 +18,11 @@ import {
   bcopKernel,
   bcopMatrixCount,
   circularConv2d,
-  circularConvSpectralNorm,
 } from "../../core/ops/bcop.ts";
+import {
+  circularConvSpectralNormUpperBound,
+  EXACT_BOUND_METHOD,
+} from "../../core/certify/spectral_norm.ts";
 
 /** Options of a BCOP convolution layer. */
 export interface BcopConvOptions {
@@ -179,9 +182,10 @@ const bcopConv: Layer<BcopConvOptions> = {
         const data = new Float32Array(await weight.data());
         weight.dispose();
         return {
-          value: circularConvSpectralNorm(data, k, cin, cout, h, w),
-          method: `largest singular value of the circular convolution on a ${h}×${w} input, ` +
-            "from the 2-D DFT of the constructed kernel (Sedghi et al. 2019)",
+          value: circularConvSpectralNormUpperBound(data, k, cin, cout, h, w),
+          method: `${EXACT_BOUND_METHOD}: largest singular value of the circular convolution ` +
+            `on a ${h}×${w} input, one complex ${cin}×${cout} SVD per frequency of the 2-D DFT ` +
+            "of the constructed kernel (Sedghi et al. 2019)",
         };
       },
     };

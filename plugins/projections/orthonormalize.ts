@@ -1,17 +1,23 @@
 /**
- * Björck orthonormalisation (spec §4): `w = W / sqrt(out * in)`, then `bjorck_iter` (default 15)
+ * Björck orthonormalisation (docs/method.md §4): `w = W / sqrt(out * in)`, then `bjorck_iter` (default 15)
  * iterations of `w <- (1 + beta) w - beta w (wᵀ w)` with beta = 0.5, differentiated through.
  *
  * @module
  */
 import type { Projection } from "../../core/plugin/interfaces.ts";
-import { bjorck, spectralNorm } from "../../core/ops/bjorck.ts";
+import { bjorck } from "../../core/ops/bjorck.ts";
+import {
+  EXACT_BOUND_METHOD,
+  weightSpectralNormUpperBounds,
+} from "../../core/certify/spectral_norm.ts";
+import { fcNetSchema } from "../../core/config/config.ts";
 
 const orthonormalize: Projection = {
   kind: "projection",
   name: "orthonormalize",
   version: "1.0.0",
   description: "Björck orthonormalisation (order 1, beta 0.5, bjorck_iter iterations)",
+  options: { bjorck_iter: fcNetSchema.shape.bjorck_iter },
   create({ tf }, options) {
     const iters = options.bjorckIter ?? 15;
     const project = (w: Parameters<typeof bjorck>[0]) =>
@@ -23,12 +29,16 @@ const orthonormalize: Projection = {
       project,
       async lipschitzBound(w) {
         const p = project(w);
-        const s = Array.from(await spectralNorm(p));
-        p.dispose();
+        let s: number[];
+        try {
+          s = await weightSpectralNormUpperBounds(p);
+        } finally {
+          p.dispose();
+        }
         return {
           value: Math.max(...s),
           perModel: s,
-          method: `power iteration on the Björck-projected weight (${iters} iterations)`,
+          method: `${EXACT_BOUND_METHOD} of the Björck-projected weight (${iters} iterations)`,
         };
       },
     };

@@ -6,13 +6,17 @@
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
 import type { Projection } from "../../core/plugin/interfaces.ts";
-import { spectralNorm } from "../../core/ops/bjorck.ts";
+import {
+  EXACT_BOUND_METHOD,
+  weightSpectralNormUpperBounds,
+} from "../../core/certify/spectral_norm.ts";
 
 const spectralNormProjection: Projection = {
   kind: "projection",
   name: "spectral_norm",
   version: "1.0.0",
   description: "W / sigma_max(W), sigma_max by power iteration",
+  options: {},
   create({ tf }, options) {
     const iters = (options.powerIter as number | undefined) ?? 30;
     // Identity forward, zero gradient: the power-iteration vectors are constants in backprop.
@@ -44,9 +48,17 @@ const spectralNormProjection: Projection = {
       project,
       async lipschitzBound(w) {
         const p = project(w);
-        const s = Array.from(await spectralNorm(p));
-        p.dispose();
-        return { value: Math.max(...s), perModel: s, method: "power iteration on W / sigma" };
+        let s: number[];
+        try {
+          s = await weightSpectralNormUpperBounds(p);
+        } finally {
+          p.dispose();
+        }
+        return {
+          value: Math.max(...s),
+          perModel: s,
+          method: `${EXACT_BOUND_METHOD} of W / sigma (sigma by ${iters} power iterations)`,
+        };
       },
     };
   },

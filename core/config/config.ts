@@ -1,5 +1,5 @@
 /**
- * Loading, overriding and validating the authors' JSON configs (spec §1). Their files load
+ * Loading, overriding and validating the authors' JSON configs (docs/method.md §1). Their files load
  * unchanged: every key keeps its meaning; our own keys are optional with defaults. Validation
  * happens before anything runs and fails with one line naming the file, the key and what was
  * expected.
@@ -102,7 +102,7 @@ export function getKey(config: Config, path: string): unknown {
   return node;
 }
 
-// ---- schemas of the authors' keys (spec §1); unknown keys pass through untouched ----
+// ---- schemas of the authors' keys (docs/method.md §1); unknown keys pass through untouched ----
 
 const positiveInt = z.number().int().positive();
 const nonNegative = z.number().min(0);
@@ -183,9 +183,13 @@ const trainingSchema = z.looseObject({
   epochs: z.number().int().min(0),
   batch_size: z.number().int().positive(),
   num_workers: z.number().int().min(0).optional(),
+  // Ours, read by the training engine (core/train/engine.ts): checkpoint every N epochs
+  // (default 1) and/or every N steps (default 0: off).
+  checkpoint_every: z.number().int().min(0).optional(),
+  checkpoint_every_steps: z.number().int().min(0).optional(),
 });
 
-/** The authors' 1d config (spec §1, §5). */
+/** The authors' 1d config (docs/method.md §1, §5). */
 export const onedConfigSchema = z.looseObject({
   ...commonSchema.shape,
   activation_fn_params: activationParamsSchema,
@@ -201,7 +205,7 @@ export const onedConfigSchema = z.looseObject({
 });
 
 /**
- * Schemas of the authors' four configs (spec §1), by experiment name. Experiment plugins use
+ * Schemas of the authors' four configs (docs/method.md §1), by experiment name. Experiment plugins use
  * these for the keys the authors defined and add their own optional keys.
  */
 export const authorsSchemas: Record<"1d" | "wasserstein" | "wgan" | "denoising", z.ZodType> = {

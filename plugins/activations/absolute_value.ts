@@ -1,5 +1,5 @@
 /**
- * Absolute value activation (spec §2): `|x|`, 1-Lipschitz, no parameters.
+ * Absolute value activation (docs/method.md §2): `|x|`, 1-Lipschitz, no parameters.
  *
  * @module
  */
@@ -11,6 +11,7 @@ const absoluteValue: Activation = {
   name: "absolute_value",
   version: "1.0.0",
   description: "|x|; 1-Lipschitz, no parameters",
+  options: {},
   create(ctx) {
     const self = {
       kind: "absolute_value",

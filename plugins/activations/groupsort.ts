@@ -1,5 +1,5 @@
 /**
- * GroupSort (spec §2): consecutive channels `[0..g-1], [g..2g-1], ...` form groups, each sorted
+ * GroupSort (docs/method.md §2): consecutive channels `[0..g-1], [g..2g-1], ...` form groups, each sorted
  * ascending. A permutation of its input, hence 1-Lipschitz (in the 2-norm). `C % g != 0` is a
  * configuration error.
  *
@@ -9,6 +9,7 @@ import type { Tensor } from "@tensorflow/tfjs-core";
 import type { Activation, ActivationParams } from "../../core/plugin/interfaces.ts";
 import { sampleActivation } from "../../core/nn/activation_sample.ts";
 import { UserError } from "../../core/errors.ts";
+import { activationParamsSchema } from "../../core/config/config.ts";
 import { groupSort } from "../../core/ops/groupsort.ts";
 
 function groupSize(params: ActivationParams, channels: number): number {
@@ -31,6 +32,7 @@ const groupsort: Activation = {
   name: "groupsort",
   version: "1.0.0",
   description: "sorts consecutive groups of groupsort_groupsize channels ascending",
+  options: { groupsort_groupsize: activationParamsSchema.shape.groupsort_groupsize },
   validate(params, channels) {
     groupSize(params, channels);
   },

@@ -1,5 +1,5 @@
 /**
- * HouseHolder activation of order 1 (spec §2): split channels into the first half `x` and the
+ * HouseHolder activation of order 1 (docs/method.md §2): split channels into the first half `x` and the
  * second half `y`; one angle `theta` per pair (init pi/2);
  * `s = x sin(theta/2) - y cos(theta/2)`; if `s <= 0` output `(x, y)`, else the reflection
  * `(x cos theta + y sin theta, x sin theta - y cos theta)`. Orthogonal piecewise, so 1-Lipschitz.
@@ -26,6 +26,7 @@ const householder: Activation = {
   name: "householder",
   version: "1.0.0",
   description: "order-1 HouseHolder reflection of channel pairs (first half, second half)",
+  options: {},
   validate(_params, channels) {
     checkEven(channels);
   },

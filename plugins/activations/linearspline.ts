@@ -1,5 +1,5 @@
 /**
- * The learnable 1-Lipschitz linear-spline activation of the paper (spec §3).
+ * The learnable 1-Lipschitz linear-spline activation of the paper (docs/method.md §3).
  *
  * Per channel: `K` coefficients on the knots `t_k = -R + kT` and a positive scaling `alpha_c`.
  * When `lipschitz_constrained`, the raw coefficients are projected in every forward pass
@@ -25,6 +25,10 @@ import {
 import { linearSpline } from "../../core/ops/spline.ts";
 import { sampleActivation } from "../../core/nn/activation_sample.ts";
 import { UserError } from "../../core/errors.ts";
+import { activationParamsSchema } from "../../core/config/config.ts";
+
+/** The types of the keys of `activation_fn_params` the spline reads. */
+const keys = activationParamsSchema.shape;
 
 interface SplineSettings {
   size: number;
@@ -56,7 +60,7 @@ function settings(params: ActivationParams): SplineSettings {
     range,
     init: (params.spline_init ?? "relu") as SplineInit,
     constrained: params.lipschitz_constrained ?? true,
-    // 1d config only: elsewhere the scaling coefficients are always trained (spec §1).
+    // 1d config only: elsewhere the scaling coefficients are always trained (docs/method.md §1).
     trainScaling: params.spline_scaling_coeff ?? true,
   };
 }
@@ -66,6 +70,15 @@ const linearspline: Activation = {
   name: "linearspline",
   version: "1.0.0",
   description: "learnable 1-Lipschitz linear spline per channel (the paper's LLS)",
+  options: {
+    spline_init: keys.spline_init,
+    spline_range: keys.spline_range,
+    spline_size: keys.spline_size,
+    spline_scaling_coeff: keys.spline_scaling_coeff,
+    lipschitz_constrained: keys.lipschitz_constrained,
+    // Read by the experiments (the TV(2) weight of the loss), declared here with the spline.
+    lmbda: keys.lmbda,
+  },
   validate(params, channels) {
     const s = settings(params);
     initialCoefficients(s.init, 1, s.size, s.range);
@@ -95,7 +108,7 @@ const linearspline: Activation = {
     );
     const params: Parameter[] = s.trainScaling ? [coef, alpha] : [coef];
 
-    /** The coefficients used in the forward pass: projected when constrained (spec §3). */
+    /** The coefficients used in the forward pass: projected when constrained (docs/method.md §3). */
     const projected = (): Tensor =>
       s.constrained ? projectCoefficients(tf, coef.variable, T) : coef.variable;
 
@@ -116,7 +129,7 @@ const linearspline: Activation = {
       kind: "linearspline",
       parameters: () => params,
       forward,
-      // TV(2) summed over channels (and models), spec §3.
+      // TV(2) summed over channels (and models), docs/method.md §3.
       regularization: (): Scalar => tf.tidy(() => tf.sum(tv2(tf, projected(), T)) as Scalar),
       forwardWithRegularization: (x: Tensor) =>
         tf.tidy(() => {
@@ -128,7 +141,7 @@ const linearspline: Activation = {
           return { y: evaluate(x, p), regularization: tf.sum(tv) as Scalar };
         }),
       afterStep() {
-        // "LS old" mode (spec §3): rescale raw coefficients after every optimiser step.
+        // "LS old" mode (docs/method.md §3): rescale raw coefficients after every optimiser step.
         if (!s.constrained) {
           const next = lsOldNormalize(tf, coef.variable, T);
           coef.variable.assign(next);

@@ -1,5 +1,5 @@
 /**
- * PReLU with learnable slopes clipped to [-1, 1] in the forward pass (spec §2): `x` for
+ * PReLU with learnable slopes clipped to [-1, 1] in the forward pass (docs/method.md §2): `x` for
  * `x >= 0`, else `a_c x`. Init: `prelu_init` for every channel, or "maxmin" (+1 on even
  * channels, -1 on odd ones).
  *
@@ -10,6 +10,7 @@ import type { Activation, ActivationParams } from "../../core/plugin/interfaces.
 import { channelShape, createParameter, repeatValues } from "../../core/nn/parameters.ts";
 import { sampleActivation } from "../../core/nn/activation_sample.ts";
 import { UserError } from "../../core/errors.ts";
+import { activationParamsSchema } from "../../core/config/config.ts";
 
 function initialSlopes(params: ActivationParams, channels: number): Float32Array {
   const init = params.prelu_init ?? -1;
@@ -31,6 +32,7 @@ const prelu: Activation = {
   name: "prelu",
   version: "1.0.0",
   description: "x for x >= 0, a_c x otherwise, learnable a_c clipped to [-1, 1]",
+  options: { prelu_init: activationParamsSchema.shape.prelu_init },
   validate(params, channels) {
     initialSlopes(params, channels);
   },
@@ -47,7 +49,7 @@ const prelu: Activation = {
     const self = {
       kind: "prelu",
       parameters: () => [a],
-      // relu(x) - a relu(-x) equals x for x >= 0 and a x otherwise (spec §2).
+      // relu(x) - a relu(-x) equals x for x >= 0 and a x otherwise (docs/method.md §2).
       forward: (x: Tensor) =>
         tf.tidy(() => tf.sub(tf.relu(x), tf.mul(clipped(), tf.relu(tf.neg(x))))),
       async lipschitzBound() {

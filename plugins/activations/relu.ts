@@ -1,5 +1,5 @@
 /**
- * ReLU activation (spec §2): `max(x, 0)`, 1-Lipschitz, no parameters.
+ * ReLU activation (docs/method.md §2): `max(x, 0)`, 1-Lipschitz, no parameters.
  *
  * @module
  */
@@ -11,6 +11,7 @@ const relu: Activation = {
   name: "relu",
   version: "1.0.0",
   description: "max(x, 0); 1-Lipschitz, no parameters",
+  options: {},
   create(ctx) {
     const self = {
       kind: "relu",

@@ -122,7 +122,7 @@ export { type BackendInfo, type DeviceChoice, initBackend } from "./core/backend
 export { channelShape, createParameter, repeatValues } from "./core/nn/parameters.ts";
 
 /**
- * The fused linear-spline op (spec §3): `y = s_c(alpha_c x) / alpha_c`, differentiable in
+ * The fused linear-spline op (docs/method.md §3): `y = s_c(alpha_c x) / alpha_c`, differentiable in
  * `x`, the coefficients and `alpha`.
  *
  * @example
@@ -136,7 +136,7 @@ export { channelShape, createParameter, repeatValues } from "./core/nn/parameter
 export { linearSpline, type SplineGrid } from "./core/ops/spline.ts";
 
 /**
- * Spline coefficient math (spec §3): grid, initialisations, the 1-Lipschitz projection, TV2.
+ * Spline coefficient math (docs/method.md §3): grid, initialisations, the 1-Lipschitz projection, TV2.
  *
  * @example
  * ```ts
@@ -157,7 +157,7 @@ export {
 } from "./core/nn/spline_math.ts";
 
 /**
- * Björck orthonormalisation (spec §4) and the spectral norm by power iteration.
+ * Björck orthonormalisation (docs/method.md §4) and the spectral norm by power iteration.
  *
  * @example
  * ```ts
@@ -168,7 +168,7 @@ export {
 export { bjorck, spectralNorm } from "./core/ops/bjorck.ts";
 
 /**
- * BCOP orthogonal convolutions (spec §4): the weight built from its `2(k-1)+1` matrices, the
+ * BCOP orthogonal convolutions (docs/method.md §4): the weight built from its `2(k-1)+1` matrices, the
  * circular convolution, and its exact Lipschitz constant from the 2-D DFT of the kernel; and
  * circular padding of NHWC tensors (differentiable).
  *
@@ -200,7 +200,7 @@ export {
 export { circularPad } from "./core/ops/circular_pad.ts";
 
 /**
- * Weight initialisations of spec §4.
+ * Weight initialisations of docs/method.md §4.
  *
  * @example
  * ```ts

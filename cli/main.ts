@@ -1,12 +1,13 @@
 /**
  * The lipspline command line: `train`, `plugins list`, `report`, `certify`.
- * User mistakes print one line on stderr and exit with code 2; other failures exit with 1.
+ * User mistakes print one line on stderr and exit with code 2; a diverging run (a non-finite
+ * loss or parameter) exits with code 3; other failures exit with 1.
  *
  * @module
  */
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { createRegistry } from "../core/plugin/registry.ts";
-import { isUserError } from "../core/errors.ts";
+import { DivergedError, isUserError } from "../core/errors.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { trainCommand } from "./commands/train.ts";
 import { pluginsCommand } from "./commands/plugins.ts";
@@ -55,6 +56,10 @@ try {
   if (isUserError(e)) {
     console.error(`error: ${e.message}`);
     Deno.exit(2);
+  }
+  if (e instanceof DivergedError) {
+    console.error(`error: ${e.message}`);
+    Deno.exit(3);
   }
   console.error(e);
   Deno.exit(1);

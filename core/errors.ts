@@ -27,3 +27,23 @@ export class UserError extends Error {
 export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError;
 }
+
+/**
+ * Training stopped because a loss, a parameter or a metric became non-finite (NaN or ±Infinity).
+ * The CLI prints the message as one line and exits with code 3; the last good checkpoint is kept.
+ *
+ * @example
+ * ```ts
+ * import { DivergedError } from "./errors.ts";
+ * const e = new DivergedError("Training diverged at epoch 0, step 3: the loss is NaN", { epoch: 0, step: 3 });
+ * ```
+ */
+export class DivergedError extends Error {
+  /** Where it happened. */
+  readonly at: { epoch: number; step: number };
+  constructor(message: string, at: { epoch: number; step: number }) {
+    super(message);
+    this.name = "DivergedError";
+    this.at = at;
+  }
+}

@@ -1,3 +1,4 @@
+import { runExperiment } from "../core/train/run_experiment.ts";
 import assert from "node:assert/strict";
 import { tf, useBackend } from "./helpers.ts";
 import { createRegistry } from "../core/plugin/registry.ts";
@@ -40,7 +41,7 @@ for (const activation of ["linearspline", "groupsort", "householder"]) {
     };
     const before = tf.memory().numTensors;
     const exp = await registry.experiment("1d");
-    await exp.run(ctx);
+    await runExperiment(exp, ctx);
     assert.equal(counts.length, 7);
     // After the first epoch, the number of live tensors never grows.
     for (const c of counts.slice(1)) assert.equal(c, counts[1], `tensor counts ${counts}`);

@@ -3,6 +3,7 @@
  * regression behind it: LipschitzLinear's evaluation cache must never dispose the weight variable
  * when the projection returns it as it is (no_projection).
  */
+import { runExperiment } from "../core/train/run_experiment.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { maxAbsDiff, tf, useBackend } from "./helpers.ts";
@@ -101,7 +102,7 @@ for (const backend of BACKENDS) {
       };
       const before = tf.memory().numTensors;
       const exp = await registry.experiment("1d");
-      const result = await exp.run(ctx);
+      const result = await runExperiment(exp, ctx);
 
       // Every epoch ran (0..E inclusive) with a finite test MSE.
       assert.deepEqual(rows.map((r) => r.epoch), [0, 1, 2]);

@@ -29,7 +29,9 @@ import {
   writeRunInfo,
 } from "../../core/io/run_dir.ts";
 import { writeFileAtomic } from "../../core/io/atomic_write.ts";
-import { readCheckpoint } from "../../core/io/checkpoint.ts";
+import { type Checkpoint, readCheckpoint } from "../../core/io/checkpoint.ts";
+import { runExperiment } from "../../core/train/run_experiment.ts";
+import { validateRunConfig } from "../../core/config/validate_run_config.ts";
 import { createProgress, formatTable } from "../../core/output/progress.ts";
 import { TensorBoardWriter } from "../../core/metrics/tensorboard.ts";
 import type { Registry } from "../../core/plugin/registry.ts";
@@ -112,6 +114,8 @@ export function trainCommand(registry: Registry) {
       config = applyOverrides(config, opts.set);
       validateWith(commonSchema, config, file);
       await experiment.validate?.(config, file, registry);
+      // Unknown keys are errors naming the nearest known key (before any run folder exists).
+      await validateRunConfig(config, file, experiment, registry);
 
       const backend = await initBackend(device);
       console.log(
@@ -119,9 +123,11 @@ export function trainCommand(registry: Registry) {
       );
 
       let runDir: string;
+      let resume: Checkpoint | undefined;
       if (opts.resume) {
         runDir = opts.resume;
-        const ck = await readCheckpoint(resumeFrom!);
+        // The checkpoint is read once, here; the training engine restores from this object.
+        const ck = resume = await readCheckpoint(resumeFrom!);
         if (ck.meta.completed) {
           throw new UserError(
             `Cannot resume ${runDir} as its run is complete (epoch ${ck.meta.epoch}); start a new one with another exp_name`,
@@ -132,7 +138,12 @@ export function trainCommand(registry: Registry) {
           join(runDir, RUN_FILES.config),
           JSON.stringify(config, null, 2) + "\n",
         );
-        console.log(`resuming ${runDir} after epoch ${ck.meta.epoch}`);
+        const mid = Number(ck.meta.step_in_epoch ?? 0);
+        console.log(
+          mid > 0
+            ? `resuming ${runDir} at epoch ${Number(ck.meta.epoch) + 1}, step ${mid}`
+            : `resuming ${runDir} after epoch ${ck.meta.epoch}`,
+        );
       } else {
         runDir = await startRunDir(config, { force: opts.force });
       }
@@ -157,7 +168,7 @@ export function trainCommand(registry: Registry) {
         interrupts++;
         if (interrupts > 1) Deno.exit(130);
         console.error(
-          "\ninterrupt: finishing the current epoch and saving a checkpoint (Ctrl-C again to quit now)",
+          "\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to quit now)",
         );
         controller.abort();
       };
@@ -171,6 +182,7 @@ export function trainCommand(registry: Registry) {
         progress,
         log: (m) => progress.log(m),
         resumeFrom,
+        resume,
         signal: controller.signal,
         async logMetrics(m: Metrics) {
           await appendMetrics(runDir, m);
@@ -182,7 +194,7 @@ export function trainCommand(registry: Registry) {
         },
       };
       try {
-        const result = await experiment.run(ctx);
+        const result = await runExperiment(experiment, ctx);
         console.log(formatTable(
           Object.entries(result.metrics).map(([metric, value]) => ({
             metric,

@@ -14,8 +14,12 @@
 import type { Scalar, Tensor, Variable } from "@tensorflow/tfjs-core";
 import type { TF } from "../backend/tf.ts";
 import type { Rng } from "../rng/rng.ts";
+import type { TrainingPlan } from "../train/plan.ts";
+import type { Checkpoint } from "../io/checkpoint.ts";
+import type { Network } from "../nn/network.ts";
+import type { core as zodCore, ZodObject, ZodType } from "zod";
 
-/** Which optimiser group (and learning rate) a parameter belongs to (spec §3). */
+/** Which optimiser group (and learning rate) a parameter belongs to (docs/method.md §3). */
 export type ParamGroup = "weights" | "spline_coeffs" | "spline_scaling";
 
 /** One trainable tensor of a layer or activation. */
@@ -48,9 +52,38 @@ export interface PluginBase {
   readonly version: string;
   /** One line shown by `lipspline plugins list`. */
   readonly description: string;
+  /**
+   * The config keys this plugin reads, with their types (like an ESLint rule's `schema`).
+   * `train` rejects a key that no plugin or experiment declares, suggesting the nearest known
+   * one. An activation declares its keys of `activation_fn_params`, a projection its keys of
+   * `net_params`, an experiment the schema of its whole config (nested objects are walked).
+   * The section of the plugin a config names is also validated against its schema. Omitted:
+   * the plugin reads no config keys (an experiment without it is checked against the authors'
+   * schema of its name, if any, else not at all).
+   *
+   * @example
+   * ```ts
+   * import { z } from "zod";
+   * import type { OptionsSchema } from "./interfaces.ts";
+   * // An activation reading activation_fn_params.softsign_scale declares:
+   * const options: OptionsSchema = { softsign_scale: z.number().positive().optional() };
+   * // or the same as one object schema:
+   * const same: OptionsSchema = z.object({ softsign_scale: z.number().positive().optional() });
+   * ```
+   */
+  readonly options?: OptionsSchema;
 }
 
-/** The keys of `activation_fn_params` (spec §1); plugins may read extra keys of their own. */
+/**
+ * What {@linkcode PluginBase.options} holds: a zod object schema, or a plain record of key → zod
+ * type (the shape of such an object). Only the keys matter for the unknown-key check; nested
+ * object schemas declare nested keys.
+ */
+export type OptionsSchema =
+  | ZodObject<zodCore.$ZodShape, zodCore.$ZodObjectConfig>
+  | { readonly [key: string]: ZodType };
+
+/** The keys of `activation_fn_params` (docs/method.md §1); plugins may read extra keys of their own. */
 export interface ActivationParams {
   activation_type: string;
   groupsort_groupsize?: number;
@@ -197,6 +230,8 @@ export interface ExperimentContext {
   log(message: string): void;
   /** Set when resuming: the path of the checkpoint to continue from. */
   resumeFrom?: string;
+  /** Set when resuming: that checkpoint, read once by the host (the engine restores it). */
+  resume?: Checkpoint;
   /** Aborted on SIGINT: experiments checkpoint and return early. */
   signal?: AbortSignal;
 }
@@ -225,7 +260,53 @@ export interface Experiment extends PluginBase {
     file: string,
     registry: PluginResolver,
   ): void | Promise<void>;
-  run(ctx: ExperimentContext): Promise<ExperimentResult>;
+  /**
+   * Build the training plan (data, model, optimisers, step, evaluation) that the host's training
+   * engine runs: the loop, checkpoints, resume, metrics, progress, Ctrl-C and the non-finite
+   * guard come from the engine (`core/train/engine.ts`). Preferred over `run`.
+   */
+  prepare?(ctx: ExperimentContext): Promise<TrainingPlan>;
+  /** Escape hatch: run the whole experiment without the engine (used when `prepare` is absent). */
+  run?(ctx: ExperimentContext): Promise<ExperimentResult>;
+  /**
+   * Rebuild the trained networks of a checkpoint for `certify` and `report`: one per network the
+   * experiment trains that should be certified (the 1d ensemble, the WGAN's discriminator), with
+   * their parameters restored from `ctx.checkpoint`. The caller disposes their parameters.
+   * Without this hook `certify` cannot rebuild the experiment's networks and says so. Throw a
+   * `UserError` naming `ctx.file` (or `ctx.configFile`) when the checkpoint or config does not
+   * fit.
+   */
+  loadNetworks?(ctx: LoadNetworksContext): Promise<TrainedNetwork[]>;
+}
+
+/** What {@linkcode Experiment.loadNetworks} gets: a run's resolved config and read checkpoint. */
+export interface LoadNetworksContext {
+  /** The host's TensorFlow.js. */
+  tf: TF;
+  /** Resolves activation, layer and projection names. */
+  registry: PluginResolver;
+  /** The run's resolved config (`config.json`). */
+  config: Record<string, unknown>;
+  /** The checkpoint, read: its tensors by name and its metadata (`core/io/checkpoint.ts`). */
+  checkpoint: Checkpoint;
+  /** The checkpoint's path, for error messages. */
+  file: string;
+  /** The config's path (`config.json` of the run folder), for error messages. */
+  configFile: string;
+}
+
+/** One trained network rebuilt by {@linkcode Experiment.loadNetworks}, ready to certify. */
+export interface TrainedNetwork {
+  /** Which network of the experiment, e.g. `model`, `discriminator`. */
+  label: string;
+  /** The network, parameters restored. */
+  net: Network;
+  /** Per-sample input shape, e.g. `[1]` or `[28, 28, 1]` (NHWC without `N`). */
+  inputShape: number[];
+  /** Number of models of an ensemble network (inputs `[M, N, ...]`); omitted otherwise. */
+  ensemble?: number;
+  /** Input range of the empirical search: every coordinate in `[lo, hi]`. */
+  box: [number, number];
 }
 
 /** Any plugin. */

@@ -1,5 +1,5 @@
 /**
- * Adam with the paper's three parameter groups (spec §3): spline coefficients use
+ * Adam with the paper's three parameter groups (docs/method.md §3): spline coefficients use
  * `lr_spline_coeffs`, scaling coefficients `lr_spline_scaling_coeffs`, everything else
  * `lr_weights`. Same update as PyTorch's `torch.optim.Adam` (eps 1e-8):
  * `m <- b1 m + (1-b1) g`, `v <- b2 v + (1-b2) g²`,

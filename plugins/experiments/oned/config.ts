@@ -12,10 +12,6 @@ export const onedSchema = onedConfigSchema.extend({
     lr_spline_coeffs: z.number().positive(),
     lr_spline_scaling_coeffs: z.number().positive(),
   }),
-  training_options: onedConfigSchema.shape.training_options.extend({
-    // Ours: write the checkpoint every N epochs (default 1).
-    checkpoint_every: z.number().int().positive().optional(),
-  }),
 });
 
 /** The validated 1d config. */

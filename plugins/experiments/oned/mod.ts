@@ -1,23 +1,28 @@
 /**
- * The `1d` experiment (spec §5): fit a 1-Lipschitz target on [-1, 1] with `nbr_models`
+ * The `1d` experiment (docs/method.md §5): fit a 1-Lipschitz target on [-1, 1] with `nbr_models`
  * independent networks, trained as one batched computation that is mathematically identical to
- * training them separately (own inputs, own loss, own Adam state).
+ * training them separately (own inputs, own loss, own Adam state). This module holds the data and
+ * the evaluation; the model and step are in `model.ts`, and the loop is the host's training engine.
  *
  * @module
  */
 import type { Tensor, Tensor3D } from "@tensorflow/tfjs-core";
-import type { Experiment, ExperimentContext, Parameter } from "../../../core/plugin/interfaces.ts";
+import type {
+  Experiment,
+  ExperimentContext,
+  Metrics,
+  Parameter,
+} from "../../../core/plugin/interfaces.ts";
+import type { TrainingPlan } from "../../../core/train/plan.ts";
 import { validateWith } from "../../../core/config/config.ts";
 import { type OnedConfig, onedSchema } from "./config.ts";
-import { buildFcNetwork, type Network } from "../../../core/nn/fc_network.ts";
-import { Adam } from "../../../core/train/adam.ts";
-import { readCheckpoint, writeCheckpoint } from "../../../core/io/checkpoint.ts";
-import { parametersToStored, restoreParameters } from "../../../core/io/parameter_store.ts";
+import type { Network } from "../../../core/nn/fc_network.ts";
 import { permutation } from "../../../core/rng/mt19937.ts";
-import type { RngState } from "../../../core/rng/rng.ts";
+import { createOnedModel, disposeOnedModel, onedStep } from "./model.ts";
 import { UserError } from "../../../core/errors.ts";
 import { evaluateTargets, makeTarget, type Target1d, testGrid, trainingInputs } from "./targets.ts";
 import { writeOnedFigures } from "./figures.ts";
+import { loadOnedNetworks } from "./networks.ts";
 import { join } from "node:path";
 
 const schema = onedSchema;
@@ -56,7 +61,7 @@ function makeData(cfg: OnedConfig): OnedData {
 }
 
 /**
- * Lay out one epoch's shuffled samples as `[step][model][batch]` (spec §5: shuffled every epoch,
+ * Lay out one epoch's shuffled samples as `[step][model][batch]` (docs/method.md §5: shuffled every epoch,
  * last partial batch dropped; each model draws its own permutation).
  */
 function shuffleEpoch(
@@ -93,7 +98,7 @@ async function meanScaling(params: Parameter[]): Promise<number | null> {
   return sum / n;
 }
 
-/** Test MSE of every model: sum of squared errors / test size (spec §5). */
+/** Test MSE of every model: sum of squared errors / test size (docs/method.md §5). */
 async function testMse(
   ctx: ExperimentContext,
   net: Network,
@@ -116,6 +121,9 @@ const oned: Experiment = {
   version: "1.0.0",
   description: "fit a 1-Lipschitz 1-D target with nbr_models batched networks (paper §5.1)",
   defaultConfig: "config_1d.json",
+  loadNetworks: loadOnedNetworks,
+  // The whole config's schema: its keys are the known ones (see core/config/strict_keys.ts).
+  options: schema,
   tensorboardTags: {
     median_test_mse: "Validation/Median Loss",
     min_test_mse: "Validation/Min Loss",
@@ -134,151 +142,100 @@ const oned: Experiment = {
       );
     }
   },
-  async run(ctx) {
+  async prepare(ctx) {
     const { tf } = ctx;
     const cfg = validateWith(schema, ctx.config, join(ctx.runDir, "config.json"));
     const M = cfg.training_options.nbr_models;
     const E = cfg.training_options.epochs;
     const B = cfg.training_options.batch_size;
     const S = cfg.dataset.training_dataset_size;
-    const lmbda = cfg.activation_fn_params.lmbda ?? 0;
-    const every = cfg.training_options.checkpoint_every ?? 1;
     const data = makeData(cfg);
-
-    const net = await buildFcNetwork({
-      tf,
-      registry: ctx.registry,
-      rng: ctx.rng,
-      net: cfg.net_params,
-      activation: cfg.activation_fn_params,
-      ensemble: M,
-    });
+    const model = await createOnedModel(tf, ctx.registry, ctx.rng, cfg);
+    const { net } = model;
     const params = net.parameters();
-    const adam = new Adam(tf, params, {
-      weights: cfg.optimizer.lr_weights,
-      spline_coeffs: cfg.optimizer.lr_spline_coeffs,
-      spline_scaling: cfg.optimizer.lr_spline_scaling_coeffs,
-    });
-    const vars = adam.variables();
-    const ckptPath = join(ctx.runDir, "checkpoint.h5");
-
-    let startEpoch = 0;
-    let mse: Float32Array = new Float32Array(M).fill(NaN);
-    if (ctx.resumeFrom) {
-      const ck = await readCheckpoint(ctx.resumeFrom);
-      restoreParameters(tf, params, ck.tensors, ctx.resumeFrom);
-      adam.setState({ step: Number(ck.meta.adam_step), tensors: ck.tensors });
-      ctx.rng.setState(ck.meta.rng as RngState);
-      startEpoch = Number(ck.meta.epoch) + 1;
-      if (ck.tensors.test_mse) mse = ck.tensors.test_mse.data.slice();
-    }
 
     const N = data.xTest.length;
     const testX = tf.tidy(() => tf.tile(tf.tensor(data.xTest, [1, N, 1]), [M, 1, 1]));
     const testY = tf.tensor(data.yTest, [1, N, 1]);
+    let mse: Float32Array = new Float32Array(M).fill(NaN);
 
-    const save = async (epoch: number, done: boolean) => {
-      const adamState = await adam.getState();
-      await writeCheckpoint(ckptPath, {
-        tensors: {
-          ...(await parametersToStored(params)),
-          ...adamState.tensors,
-          test_mse: { shape: [M], data: mse },
-        },
-        meta: {
-          experiment: "1d",
-          epoch,
-          completed: done,
-          adam_step: adamState.step,
-          rng: ctx.rng.getState(),
-          nbr_models: M,
+    const plan: TrainingPlan<{ xb: Tensor3D; yb: Tensor3D }> = {
+      parameters: params,
+      optimizers: { adam: model.adam },
+      // The authors' epochs run 0..E inclusive: E + 1 passes (docs/method.md §5.1).
+      epochs: E + 1,
+      lossDivisor: M,
+      epochBatches() {
+        const { xs, ys, steps } = shuffleEpoch(ctx, data, M, S, B);
+        return {
+          count: steps,
+          batch: (s) => {
+            const off = s * M * B;
+            return {
+              xb: tf.tensor3d(xs.subarray(off, off + M * B), [M, B, 1]),
+              yb: tf.tensor3d(ys.subarray(off, off + M * B), [M, B, 1]),
+            };
+          },
+        };
+      },
+      step: ({ xb, yb }) => onedStep(model, xb, yb),
+      async evaluate() {
+        mse = await testMse(ctx, net, testX, testY);
+        const row: Metrics = { median_test_mse: median(mse), min_test_mse: Math.min(...mse) };
+        const scaling = await meanScaling(params);
+        if (scaling !== null) row.spline_scaling_coeff_mean = scaling;
+        return row;
+      },
+      saveState: () =>
+        Promise.resolve({
+          tensors: { test_mse: { shape: [M], data: mse.slice() } },
+          meta: {
+            experiment: "1d",
+            nbr_models: M,
+            median_test_mse: median(mse),
+            min_test_mse: Math.min(...mse),
+          },
+        }),
+      loadState(tensors) {
+        if (tensors.test_mse) mse = tensors.test_mse.data.slice();
+      },
+      progressPayload: (row) => ({
+        loss: Number(row.train_loss).toExponential(2),
+        median_mse: Number(row.median_test_mse).toExponential(2),
+      }),
+      divergenceHint: () =>
+        `learning rates too high (optimizer.lr_weights ${cfg.optimizer.lr_weights}, lr_spline_coeffs ${cfg.optimizer.lr_spline_coeffs}, lr_spline_scaling_coeffs ${cfg.optimizer.lr_spline_scaling_coeffs})`,
+      async finish({ completed, lastEpoch }) {
+        const order = Array.from(mse.keys()).sort((a, b) => mse[a] - mse[b]);
+        if (completed) {
+          await writeOnedFigures(ctx, net, data, order).catch((e: unknown) =>
+            ctx.log(`(figures skipped: ${(e as Error).message})`)
+          );
+        }
+        const metrics = {
+          epoch: lastEpoch,
           median_test_mse: median(mse),
           min_test_mse: Math.min(...mse),
-        },
-      });
+        };
+        return {
+          metrics,
+          summary: [
+            completed
+              ? `trained ${M} models for ${E + 1} passes (epochs 0..${E})`
+              : `interrupted after epoch ${lastEpoch}; continue with --resume ${ctx.runDir}`,
+            `median test MSE ${metrics.median_test_mse.toExponential(3)}, min ${
+              metrics.min_test_mse.toExponential(3)
+            } (best model ${order[0]})`,
+          ],
+        };
+      },
+      dispose() {
+        testX.dispose();
+        testY.dispose();
+        disposeOnedModel(model);
+      },
     };
-
-    // One batched step: the sum over models of each model's loss (MSE + lmbda TV2) has, for
-    // every model's parameters, exactly that model's gradient (spec §5).
-    const lossFn = (xb: Tensor3D, yb: Tensor3D) => () =>
-      tf.tidy(() => {
-        if (lmbda === 0) return tf.div(tf.sum(tf.square(tf.sub(net.forward(xb), yb))), B);
-        const { y, regularization } = net.forwardWithRegularization(xb);
-        const fit = tf.div(tf.sum(tf.square(tf.sub(y, yb))), B);
-        return tf.add(fit, tf.mul(regularization, lmbda));
-      }) as ReturnType<typeof tf.scalar>;
-
-    let lastEpoch = startEpoch - 1;
-    ctx.progress.start(E + 1, "1d epochs");
-    ctx.progress.update(startEpoch);
-    for (let epoch = startEpoch; epoch <= E; epoch++) {
-      const { xs, ys, steps } = shuffleEpoch(ctx, data, M, S, B);
-      let lossSum: Tensor = tf.scalar(0);
-      for (let s = 0; s < steps; s++) {
-        const off = s * M * B;
-        const next = tf.tidy(() => {
-          const xb = tf.tensor3d(xs.subarray(off, off + M * B), [M, B, 1]);
-          const yb = tf.tensor3d(ys.subarray(off, off + M * B), [M, B, 1]);
-          const { value, grads } = tf.variableGrads(lossFn(xb, yb), vars);
-          adam.apply(grads);
-          return tf.add(lossSum, value);
-        });
-        lossSum.dispose();
-        lossSum = next;
-        net.afterStep();
-      }
-      const trainLoss = (await lossSum.data())[0] / (steps * M);
-      lossSum.dispose();
-      mse = await testMse(ctx, net, testX, testY);
-      const row: Record<string, number> = {
-        epoch,
-        train_loss: trainLoss,
-        median_test_mse: median(mse),
-        min_test_mse: Math.min(...mse),
-      };
-      const scaling = await meanScaling(params);
-      if (scaling !== null) row.spline_scaling_coeff_mean = scaling;
-      await ctx.logMetrics(row);
-      const done = epoch === E;
-      if (done || (epoch + 1 - startEpoch) % every === 0 || ctx.signal?.aborted) {
-        await save(epoch, done);
-      }
-      lastEpoch = epoch;
-      ctx.progress.update(epoch + 1, {
-        loss: trainLoss.toExponential(2),
-        median_mse: row.median_test_mse.toExponential(2),
-      });
-      if (ctx.signal?.aborted) break;
-    }
-    ctx.progress.stop();
-
-    const finished = lastEpoch === E;
-    const order = Array.from(mse.keys()).sort((a, b) => mse[a] - mse[b]);
-    if (finished) {
-      await writeOnedFigures(ctx, net, data, order).catch((e: unknown) =>
-        ctx.log(`(figures skipped: ${(e as Error).message})`)
-      );
-    }
-    testX.dispose();
-    testY.dispose();
-    adam.dispose();
-    net.dispose();
-    const metrics = {
-      epoch: lastEpoch,
-      median_test_mse: median(mse),
-      min_test_mse: Math.min(...mse),
-    };
-    return {
-      metrics,
-      summary: [
-        finished
-          ? `trained ${M} models for ${E + 1} passes (epochs 0..${E})`
-          : `interrupted after epoch ${lastEpoch}; continue with --resume ${ctx.runDir}`,
-        `median test MSE ${metrics.median_test_mse.toExponential(3)}, min ${
-          metrics.min_test_mse.toExponential(3)
-        } (best model ${order[0]})`,
-      ],
-    };
+    return plan;
   },
 };
 export default oned;

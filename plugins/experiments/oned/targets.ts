@@ -1,5 +1,5 @@
 /**
- * The 1d experiment's targets and data (REFERENCE.md §5, RNG.md): the random piecewise-linear
+ * The 1d experiment's targets and data (docs/method.md §5.1 and §7): the random piecewise-linear
  * functions f1 (slopes ±1) and f2 (slopes in {-1, 0, 1}), both shifted to zero mean on
  * [-1, 1], the smooth f3 = cos(7πx)/(7π), the training inputs and the test grid. Drawn with
  * NumPy's legacy generator so that one `seed` gives the authors' exact targets.
@@ -41,7 +41,7 @@ function piecewise(
 }
 
 /**
- * Build target `type` from `seed` exactly as RNG.md describes (`numberKnots` slope changes;
+ * Build target `type` from `seed` exactly as docs/method.md §7 describes (`numberKnots` slope changes;
  * ignored for f3). f1 and f2 have zero mean on [-1, 1]; f3 is not corrected.
  */
 export function makeTarget(
@@ -68,7 +68,7 @@ export function makeTarget(
   const n = numberKnots;
   const rng = new MT19937(seed);
   if (type === "f1") {
-    // RNG.md f1: knots = sort(2 rand(n) - 1); knot i adds 2 (-1)^(i+1) relu(x - knot);
+    // docs/method.md §7 f1: knots = sort(2 rand(n) - 1); knot i adds 2 (-1)^(i+1) relu(x - knot);
     // subtract half of 2 + Σ (-1)^(i+1) (1 - knot_i)^2 (the integral over [-1, 1]).
     const r = rng.randomArray(n);
     const knots = Array.from(r, (v) => 2 * v - 1).sort((a, b) => a - b);
@@ -81,7 +81,7 @@ export function makeTarget(
     }
     return piecewise("f1", knots, changes, integral / 2);
   }
-  // RNG.md f2: draw 2n values, knots = sort(2 r[n..2n-1] - 1); then one randint(2) per knot
+  // docs/method.md §7 f2: draw 2n values, knots = sort(2 r[n..2n-1] - 1); then one randint(2) per knot
   // (after all 2n draws) picks the slope change; accumulator starts at 2, adds
   // change (0.5 - knot + 0.5 knot^2); subtract half of it.
   const r = rng.randomArray(2 * n);
@@ -100,7 +100,7 @@ export function makeTarget(
 }
 
 /**
- * The training inputs (RNG.md): re-seed with `seed`, `X = 2 rand(size, nbrModels, 1) - 1`,
+ * The training inputs (docs/method.md §7): re-seed with `seed`, `X = 2 rand(size, nbrModels, 1) - 1`,
  * cast to float32. Row-major: element `[i, m]` (sample i of model m) is at `i * nbrModels + m`.
  */
 export function trainingInputs(seed: number, size: number, nbrModels: number): Float32Array {

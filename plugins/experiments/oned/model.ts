@@ -1,0 +1,103 @@
+/**
+ * The 1d experiment's model and training step (docs/method.md §5.1): `nbr_models` fully connected
+ * networks stored as one ensemble, one Adam over all of them, and the batched step whose loss is
+ * the sum over models of each model's loss (so every model gets exactly its own gradient). The
+ * benchmarks and tests call this step, not a copy of it.
+ *
+ * @module
+ */
+import type { Scalar, Tensor3D } from "@tensorflow/tfjs-core";
+import type { PluginResolver } from "../../../core/plugin/interfaces.ts";
+import type { TF } from "../../../core/backend/tf.ts";
+import type { Rng } from "../../../core/rng/rng.ts";
+import { buildFcNetwork, type Network } from "../../../core/nn/fc_network.ts";
+import { Adam } from "../../../core/train/adam.ts";
+import type { OnedConfig } from "./config.ts";
+
+/** The ensemble network, its optimiser and what the loss needs. */
+export interface OnedModel {
+  tf: TF;
+  net: Network;
+  adam: Adam;
+  /** TV(2) weight `lmbda` (0 when absent). */
+  lmbda: number;
+  /** Batch size `B` (the loss divides by it). */
+  batchSize: number;
+  /** Number of models `M`. */
+  models: number;
+}
+
+/**
+ * Build the 1d ensemble and its Adam from a validated config (the parameter groups of
+ * docs/method.md (3.10)).
+ *
+ * @example
+ * ```ts ignore
+ * const model = await createOnedModel(tf, registry, new MT19937(5), cfg);
+ * ```
+ */
+export async function createOnedModel(
+  tf: TF,
+  registry: PluginResolver,
+  rng: Rng,
+  cfg: Pick<OnedConfig, "net_params" | "activation_fn_params" | "optimizer" | "training_options">,
+): Promise<OnedModel> {
+  const M = cfg.training_options.nbr_models;
+  const net = await buildFcNetwork({
+    tf,
+    registry,
+    rng,
+    net: cfg.net_params,
+    activation: cfg.activation_fn_params,
+    ensemble: M,
+  });
+  const adam = new Adam(tf, net.parameters(), {
+    weights: cfg.optimizer.lr_weights,
+    spline_coeffs: cfg.optimizer.lr_spline_coeffs,
+    spline_scaling: cfg.optimizer.lr_spline_scaling_coeffs,
+  });
+  return {
+    tf,
+    net,
+    adam,
+    lmbda: cfg.activation_fn_params.lmbda ?? 0,
+    batchSize: cfg.training_options.batch_size,
+    models: M,
+  };
+}
+
+/**
+ * The loss of one batch (docs/method.md (5.1)): per model, the sum of squared errors over the
+ * batch divided by `B`, plus `lmbda · TV2`; summed over models. `xb`, `yb`: `[M, B, 1]`.
+ */
+export function onedLoss(model: OnedModel, xb: Tensor3D, yb: Tensor3D): Scalar {
+  const { tf, net, lmbda, batchSize: B } = model;
+  return tf.tidy(() => {
+    if (lmbda === 0) return tf.div(tf.sum(tf.square(tf.sub(net.forward(xb), yb))), B);
+    const { y, regularization } = net.forwardWithRegularization(xb);
+    const fit = tf.div(tf.sum(tf.square(tf.sub(y, yb))), B);
+    return tf.add(fit, tf.mul(regularization, lmbda));
+  }) as Scalar;
+}
+
+/**
+ * One training step: gradients of {@linkcode onedLoss}, one Adam update, then the activations'
+ * post-step hook ("LS old" normalisation, docs/method.md (3.9)). Returns the loss (sum over
+ * models) before the update.
+ */
+export function onedStep(model: OnedModel, xb: Tensor3D, yb: Tensor3D): Scalar {
+  const { tf, adam, net } = model;
+  const value = tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(() => onedLoss(model, xb, yb), adam.variables());
+    adam.apply(grads);
+    return value;
+  });
+  net.afterStep();
+  return value;
+}
+
+/** Free the network and the optimiser state. */
+export function disposeOnedModel(model: OnedModel): void {
+  model.adam.dispose();
+  model.net.dispose();
+}

@@ -1,5 +1,5 @@
 /**
- * Benchmarks of Björck orthonormalisation (spec §4), forward plus backward:
+ * Benchmarks of Björck orthonormalisation (docs/method.md §4), forward plus backward:
  *
  * - `bjorck_1d`: the projections of one training step of the paper's 1d config: 25 models
  *   1-10-10-10-1 batched, weights `[25,10,1]`, `[25,10,10]`, `[25,10,10]`, `[25,1,10]`, 15

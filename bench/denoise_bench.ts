@@ -1,5 +1,5 @@
 /**
- * Training-step benchmarks of the denoising experiment (spec §5): one step (forward, backward,
+ * Training-step benchmarks of the denoising experiment (docs/method.md §5): one step (forward, backward,
  * Adam) of the paper's CNN of BCOP 3×3 layers (the `bcop_conv` layer plugin: orthogonal
  * convolutions rebuilt from their matrices by Björck in every forward pass, circular padding,
  * with a bias), channels [1,64,64,64,64,64,64,64,1], on a batch of noisy `size`×`size`
@@ -57,7 +57,7 @@ import type {
 import type { BenchCase, BenchIteration } from "./harness.ts";
 import type { BcopConvInstance } from "../plugins/layers/bcop_conv.ts";
 
-/** Channels of the paper's denoiser (spec §5). */
+/** Channels of the paper's denoiser (docs/method.md §5). */
 export const DENOISE_CHANNELS = [1, 64, 64, 64, 64, 64, 64, 64, 1];
 /** The spline of the denoising config: identity init, R 0.1, K 51, λ 1e-6, constrained. */
 export const DENOISE_SPLINE: ActivationParams = {
@@ -306,7 +306,7 @@ export function denoiseBenches(batch = 128, size = 40): BenchCase[] {
 }
 
 /**
- * Forward + backward of the BCOP weight construction of one 64→64 3×3 layer (spec §4: power
+ * Forward + backward of the BCOP weight construction of one 64→64 3×3 layer (docs/method.md §4: power
  * iterations, Björck on the five 64×64 matrices, projectors, kernel products), the per-layer
  * cost of a denoiser step that does not depend on the batch.
  */

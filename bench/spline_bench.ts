@@ -1,5 +1,5 @@
 /**
- * Benchmarks of the fused linear spline (spec §3) against relu, forward plus backward, on the
+ * Benchmarks of the fused linear spline (docs/method.md §3) against relu, forward plus backward, on the
  * shapes of the paper's models: a fully connected activation `x [4096, 1024]` (K=21, R=0.15)
  * and a convolutional one, NHWC `[128, 40, 40, 64]` (K=51, R=0.1). Each iteration computes
  * the forward pass and every gradient (spline: x, coef, alpha; relu: x) for a given upstream

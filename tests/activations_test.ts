@@ -148,7 +148,7 @@ Deno.test("spline activation with relu init equals relu inside the range; identi
   assert.ok(maxAbsDiff(await id.forward(wide).data(), await wide.data()) < 1e-5);
 });
 
-Deno.test("prelu, groupsort and householder compute what spec §2 says", async () => {
+Deno.test("prelu, groupsort and householder compute what docs/method.md §2 says", async () => {
   const p = build(prelu, { activation_type: "prelu", prelu_init: "maxmin" }, 2);
   assert.deepEqual(Array.from(await p.forward(tf.tensor([[-2, -2], [3, 3]])).data()), [
     -2,

@@ -1,5 +1,5 @@
 /**
- * Björck orthonormalisation (spec §4): the fused kernels (cpu, wasm) against the composite
+ * Björck orthonormalisation (docs/method.md §4): the fused kernels (cpu, wasm) against the composite
  * reference and against float64 central finite differences; spectral norms of the result.
  */
 import assert from "node:assert/strict";
@@ -282,7 +282,7 @@ Deno.test("bjorck: bad arguments throw", async () => {
   tf.dispose([w, v]);
 });
 
-/** Float64 forward of spec §4 (independent of every TF.js path), for finite differences. */
+/** Float64 forward of docs/method.md §4 (independent of every TF.js path), for finite differences. */
 function bjorck64(w: Float64Array, shape: number[], iters: number, beta: number): Float64Array {
   const [B, m, n] = shape;
   const out = new Float64Array(w.length);
@@ -306,7 +306,7 @@ function bjorck64(w: Float64Array, shape: number[], iters: number, beta: number)
 }
 
 /**
- * Float64 vector-Jacobian product of spec §4 by reverse mode over the stored iterates, written
+ * Float64 vector-Jacobian product of docs/method.md §4 by reverse mode over the stored iterates, written
  * independently of the kernels: per iteration dW = (1+β) G - β (G A + W Gᵀ W + W Wᵀ G).
  */
 function bjorckVjp64(

@@ -2,14 +2,14 @@ import assert from "node:assert/strict";
 import { MT19937, permutation } from "../core/rng/mt19937.ts";
 import { UserError } from "../core/errors.ts";
 
-// RNG.md test vectors (NumPy legacy generator).
-Deno.test("uint32: seed 5, first 6 raw outputs (RNG.md)", () => {
+// docs/method.md §7 test vectors (NumPy legacy generator).
+Deno.test("uint32: seed 5, first 6 raw outputs (docs/method.md §7)", () => {
   const rng = new MT19937(5);
   const got = Array.from({ length: 6 }, () => rng.uint32());
   assert.deepEqual(got, [953453411, 236996814, 3739766767, 3570525885, 887852006, 1562238070]);
 });
 
-Deno.test("random: seeds 5 and 42, first 4 rand() values exactly (RNG.md)", () => {
+Deno.test("random: seeds 5 and 42, first 4 rand() values exactly (docs/method.md §7)", () => {
   const cases: [number, number[]][] = [
     [5, [0.22199317108973948, 0.8707323061773764, 0.20671915533942642, 0.9186109079379216]],
     [42, [0.3745401188473625, 0.9507143064099162, 0.7319939418114051, 0.5986584841970366]],
@@ -20,7 +20,7 @@ Deno.test("random: seeds 5 and 42, first 4 rand() values exactly (RNG.md)", () =
   }
 });
 
-Deno.test("int(2): seed 5, first 12 match randint(2) (RNG.md)", () => {
+Deno.test("int(2): seed 5, first 12 match randint(2) (docs/method.md §7)", () => {
   const rng = new MT19937(5);
   const got = Array.from({ length: 12 }, () => rng.int(2));
   assert.deepEqual(got, [1, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1, 0]);

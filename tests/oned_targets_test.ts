@@ -16,7 +16,7 @@ function assertClose(got: number[], want: number[], tol: number, what: string): 
   }
 }
 
-// RNG.md vectors; printed to 12 decimals, so compare to 1e-9.
+// docs/method.md §7 vectors; printed to 12 decimals, so compare to 1e-9.
 const F1_CASES: { seed: number; n: number; knots: number[]; values: number[] }[] = [
   {
     seed: 5,
@@ -79,7 +79,7 @@ const F2_CASES: { seed: number; n: number; values: number[] }[] = [
   },
 ];
 
-Deno.test("f1 knots and values match RNG.md to 1e-9", () => {
+Deno.test("f1 knots and values match docs/method.md §7 to 1e-9", () => {
   for (const c of F1_CASES) {
     const t = makeTarget("f1", c.n, c.seed);
     assert.equal(t.type, "f1");
@@ -88,7 +88,7 @@ Deno.test("f1 knots and values match RNG.md to 1e-9", () => {
   }
 });
 
-Deno.test("f2 values match RNG.md to 1e-9", () => {
+Deno.test("f2 values match docs/method.md §7 to 1e-9", () => {
   for (const c of F2_CASES) {
     const t = makeTarget("f2", c.n, c.seed);
     assert.equal(t.type, "f2");
@@ -170,7 +170,7 @@ Deno.test("f2 slopes lie in {-1, 0, 1}", () => {
   assert.deepEqual([...seen].sort((a, b) => a - b), [-1, 0, 1]);
 });
 
-Deno.test("training inputs match RNG.md (seed 5, 1000 x 25)", () => {
+Deno.test("training inputs match docs/method.md §7 (seed 5, 1000 x 25)", () => {
   const X = trainingInputs(5, 1000, 25);
   assert.ok(X instanceof Float32Array);
   assert.equal(X.length, 25000);

@@ -1,5 +1,5 @@
 /**
- * Tests of the fused linear-spline op (spec §3) on cpu, wasm and webgpu (the software adapter
+ * Tests of the fused linear-spline op (docs/method.md §3) on cpu, wasm and webgpu (the software adapter
  * here): values at and between knots, linear extension outside the range, odd and even K
  * (the even-K quirk), alpha ≠ 1, ensemble (G > 1) and NHWC layouts, parity of the forward pass
  * and all three gradients with the stock-op reference, and gradients against float64 central
@@ -106,7 +106,7 @@ function randomCase(
   return { G, N, C, grid, x, coef, alpha, dy };
 }
 
-/** Plain-JS float64 transcription of spec §3 for one value of channel `p` (coefficients). */
+/** Plain-JS float64 transcription of docs/method.md §3 for one value of channel `p` (coefficients). */
 function splineF64(x: number, p: ArrayLike<number>, alpha: number, grid: SplineGrid): number {
   const K = grid.size;
   const T = (2 * grid.range) / (K - 1);
@@ -193,7 +193,7 @@ const NAMES = ["y", "dx", "dcoef", "dalpha"];
 async function checkKnots(K: number, R: number): Promise<void> {
   const grid = { size: K, range: R };
   const { T } = splineConstants(grid);
-  const shift = K % 2 === 0 ? T / 2 : 0; // the even-K quirk adds T/2 to s (spec §3)
+  const shift = K % 2 === 0 ? T / 2 : 0; // the even-K quirk adds T/2 to s (docs/method.md §3)
   const alphas = [1, 0.5, 2.5];
   const C = alphas.length;
   const r = rng(K);

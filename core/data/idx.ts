@@ -1,5 +1,5 @@
 /**
- * Reader for MNIST's IDX files (DATA.md): a big-endian int32 magic (2051 for images, 2049 for
+ * Reader for MNIST's IDX files (docs/method.md §5.5): a big-endian int32 magic (2051 for images, 2049 for
  * labels), big-endian int32 sizes, then unsigned bytes.
  *
  * @module
@@ -14,7 +14,7 @@ export const IDX_IMAGES_MAGIC = 2051;
 /** Magic number of an IDX label file (`idx1-ubyte`). */
 export const IDX_LABELS_MAGIC = 2049;
 
-/** The md5 sums of the four official MNIST files (DATA.md), by file name. */
+/** The md5 sums of the four official MNIST files (docs/method.md §5.5), by file name. */
 export const MNIST_MD5: Readonly<Record<string, string>> = {
   "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
   "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",

@@ -1,5 +1,5 @@
 /**
- * Checkpoints as HDF5 files (STACK.md §4, h5wasm's Node build), readable with h5py.
+ * Checkpoints as HDF5 files (docs/backends.md, "Pitfalls for contributors"), readable with h5py.
  *
  * Layout: each tensor is a float32 (`<f4`) dataset with its shape; a name with `/` (e.g.
  * `model/linear0/weight`) becomes nested groups. The root carries the attributes
@@ -123,7 +123,7 @@ export async function writeCheckpoint(path: string, ckpt: Checkpoint): Promise<v
     file.create_attribute("format_version", CHECKPOINT_FORMAT_VERSION, null, "<i4");
     file.create_attribute(META_ATTR, metaJson);
     const groups = new Map<string, H5Group>([["", file]]);
-    // Create every group level explicitly (create_group("a/b") does not, STACK.md §4).
+    // Create every group level explicitly (create_group("a/b") does not, docs/backends.md, "Pitfalls for contributors").
     const groupFor = (parts: string[]): H5Group => {
       let key = "";
       let g = file as H5Group;

@@ -1,5 +1,5 @@
 /**
- * The fused batched Björck kernels (`LipsplineBjorck`, `LipsplineBjorckGrad`, spec §4) shared
+ * The fused batched Björck kernels (`LipsplineBjorck`, `LipsplineBjorckGrad`, docs/method.md §4) shared
  * by the `cpu` and `wasm` backends (`cpu/bjorck.ts`, `wasm/bjorck.ts` supply the
  * {@linkcode BackendIO}), and that memory-access interface itself.
  *
@@ -192,7 +192,7 @@ class BjorckEngine {
   }
 
   /**
-   * Forward (spec §4): `iters` iterations of `w <- (1+beta) w - beta w (wᵀw)` on each of the
+   * Forward (docs/method.md §4): `iters` iterations of `w <- (1+beta) w - beta w (wᵀw)` on each of the
    * B matrices of `w` ([B, m, n] row-major), written to `write(out)`. With `keep`, the
    * iterates are kept for {@linkcode backward}.
    */
@@ -307,7 +307,7 @@ export function bjorckKernelConfigs(backendName: string, io: BackendIO): KernelC
     const { iters, beta } = attrsOf(attrs);
     const d = bjorckDims(w.shape);
     let out: TensorInfo | null = null;
-    // spec §4: w <- (1 + beta) w - beta w (wᵀ w), `iters` times
+    // docs/method.md §4: w <- (1 + beta) w - beta w (wᵀ w), `iters` times
     bjorckEngine().forward(
       io.read(backend, w),
       d,
@@ -325,7 +325,7 @@ export function bjorckKernelConfigs(backendName: string, io: BackendIO): KernelC
     const { iters, beta } = attrsOf(attrs);
     const d = bjorckDims(w.shape);
     let dw: TensorInfo | null = null;
-    // adjoint of spec §4: dL/dw_k = (1+beta) G - beta (G A + w (P + Pᵀ)), P = wᵀ G
+    // adjoint of docs/method.md §4: dL/dw_k = (1+beta) G - beta (G A + w (P + Pᵀ)), P = wᵀ G
     bjorckEngine().backward(
       io.read(backend, w),
       io.read(backend, dy),

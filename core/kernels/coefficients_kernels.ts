@@ -1,5 +1,5 @@
 /**
- * Kernels of the fused spline-coefficient ops (projection and TV2, spec §3) for the CPU
+ * Kernels of the fused spline-coefficient ops (projection and TV2, docs/method.md §3) for the CPU
  * backends (`cpu`, `wasm`), which share the loops of `ops/spline_coefficients.ts` and differ
  * only in how they reach tensor memory.
  *

@@ -1,5 +1,5 @@
 /**
- * The learnable linear spline's coefficient math (spec §3): knot grid, initialisations, the
+ * The learnable linear spline's coefficient math (docs/method.md §3): knot grid, initialisations, the
  * 1-Lipschitz projection of the coefficients, the TV(2) regulariser and the "LS old"
  * normalisation. Evaluation itself is the fused op in `ops/spline.ts`.
  *
@@ -18,22 +18,22 @@ import {
   tv2Fused,
 } from "../ops/spline_coefficients.ts";
 
-/** The spline initialisations of spec §3. */
+/** The spline initialisations of docs/method.md §3. */
 export type SplineInit = "identity" | "relu" | "absolute_value" | "maxmin" | "zero";
 
-/** Grid step `T = 2R / (K - 1)` (spec §3). */
+/** Grid step `T = 2R / (K - 1)` (docs/method.md §3). */
 export function gridStep(range: number, size: number): number {
   return (2 * range) / (size - 1);
 }
 
-/** Knot positions `t_k = -R + k T`, k = 0..K-1 (spec §3). */
+/** Knot positions `t_k = -R + k T`, k = 0..K-1 (docs/method.md §3). */
 export function knots(range: number, size: number): Float32Array {
   const T = gridStep(range, size);
   return Float32Array.from({ length: size }, (_, k) => -range + k * T);
 }
 
 /**
- * Initial coefficients `[C, K]` (row-major) at the knots (spec §3): identity `t_k`, relu
+ * Initial coefficients `[C, K]` (row-major) at the knots (docs/method.md §3): identity `t_k`, relu
  * `max(t_k, 0)`, absolute_value `|t_k|`, zero, maxmin (even channels `|t_k|`, odd `t_k`).
  *
  * @example
@@ -82,7 +82,7 @@ export function initialCoefficients(
 }
 
 /**
- * Project raw coefficients `c` (`[..., K]`) to a 1-Lipschitz spline, differentiably (spec §3):
+ * Project raw coefficients `c` (`[..., K]`) to a 1-Lipschitz spline, differentiably (docs/method.md §3):
  * `d_k = clamp(c[k+1] - c[k], -T, T)`, `p_0 = 0`, `p_{k+1} = p_k + d_k`, then
  * `p <- p + mean(c - p)` so the projection keeps the mean of the raw coefficients.
  */
@@ -109,7 +109,7 @@ export function projectCoefficientsComposite(tf: TF, c: Tensor, T: number): Tens
 }
 
 /**
- * TV(2) per row of `p` (`[..., K]` → `[...]`), spec §3:
+ * TV(2) per row of `p` (`[..., K]` → `[...]`), docs/method.md §3:
  * `a_k = (p[k+2] - 2 p[k+1] + p[k]) / T` and `||a||_1`.
  */
 export function tv2(tf: TF, p: Tensor, T: number): Tensor {
@@ -132,7 +132,7 @@ export function tv2Composite(tf: TF, p: Tensor, T: number): Tensor {
 }
 
 /**
- * "LS old" normalisation after an optimiser step (spec §3, `lipschitz_constrained: false`):
+ * "LS old" normalisation after an optimiser step (docs/method.md §3, `lipschitz_constrained: false`):
  * `c <- T c / max_k |c[k+1] - c[k]|` per row of `c` (`[..., K]`).
  */
 export function lsOldNormalize(tf: TF, c: Tensor, T: number): Tensor {
@@ -146,7 +146,7 @@ export function lsOldNormalize(tf: TF, c: Tensor, T: number): Tensor {
 }
 
 /**
- * The projected coefficients and their TV(2) per row, `[p, tv2]` (spec §3): one fused kernel
+ * The projected coefficients and their TV(2) per row, `[p, tv2]` (docs/method.md §3): one fused kernel
  * where the backend has it, else {@linkcode projectCoefficients} then {@linkcode tv2}.
  */
 export function projectWithTv2(tf: TF, c: Tensor, T: number): [Tensor, Tensor] {

@@ -1,5 +1,5 @@
 /**
- * Weight and bias initialisations (spec §4), drawn from the run's seeded generator so that a
+ * Weight and bias initialisations (docs/method.md §4), drawn from the run's seeded generator so that a
  * seed reproduces a run. Weights are `[out, in]` row-major.
  *
  * @module
@@ -26,7 +26,7 @@ function normal(rng: Rng, n: number, std: number): Float32Array {
 }
 
 /**
- * Orthonormal init (spec §4): QR of a Gaussian matrix with the signs of R's diagonal folded into
+ * Orthonormal init (docs/method.md §4): QR of a Gaussian matrix with the signs of R's diagonal folded into
  * Q — which is what modified Gram–Schmidt on the columns of the tall orientation gives.
  */
 function orthonormal(rng: Rng, rows: number, cols: number): Float32Array {
@@ -63,7 +63,7 @@ function orthonormal(rng: Rng, rows: number, cols: number): Float32Array {
 }
 
 /**
- * Initial weight `[out, in]` (spec §4). **Quirk** kept from the authors: He_normal is the same
+ * Initial weight `[out, in]` (docs/method.md §4). **Quirk** kept from the authors: He_normal is the same
  * uniform draw as He_uniform, with bound `sqrt(6 / fan_out)`.
  *
  * @example
@@ -96,7 +96,7 @@ export function initWeight(rng: Rng, kind: WeightInit, out: number, inp: number)
   }
 }
 
-/** Initial bias `[out]`: zero for "gan", else uniform ±1/sqrt(fan_in) (spec §4). */
+/** Initial bias `[out]`: zero for "gan", else uniform ±1/sqrt(fan_in) (docs/method.md §4). */
 export function initBias(rng: Rng, kind: WeightInit, out: number, inp: number): Float32Array {
   if (kind === "gan") return new Float32Array(out);
   return uniform(rng, out, 1 / Math.sqrt(inp));

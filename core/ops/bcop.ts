@@ -1,5 +1,5 @@
 /**
- * BCOP, the block convolution orthogonal parametrisation (spec §4, "BCOP convolution"): the
+ * BCOP, the block convolution orthogonal parametrisation (docs/method.md §4, "BCOP convolution"): the
  * pure construction of an orthogonal `k×k` convolution weight from `2(k-1)+1` unconstrained
  * `M×M` matrices, the circular convolution itself (padding: `circular_pad.ts`), and the exact Lipschitz
  * constant of a circular convolution from the 2-D DFT of its kernel (Sedghi et al. 2019).
@@ -13,12 +13,12 @@ import { tf } from "../backend/tf.ts";
 import { bjorck } from "./bjorck.ts";
 import { circularPad } from "./circular_pad.ts";
 
-/** Björck iterations of the reference BCOP layer (spec §4). */
+/** Björck iterations of the reference BCOP layer (docs/method.md §4). */
 export const BCOP_BJORCK_ITERS = 25;
-/** Power iterations of the reference BCOP layer's prescaling (spec §4). */
+/** Power iterations of the reference BCOP layer's prescaling (docs/method.md §4). */
 export const BCOP_POWER_ITERS = 10;
 
-/** Number of unconstrained matrices of a BCOP kernel of size `k`: `2(k-1)+1` (spec §4). */
+/** Number of unconstrained matrices of a BCOP kernel of size `k`: `2(k-1)+1` (docs/method.md §4). */
 export function bcopMatrixCount(k: number): number {
   return 2 * (k - 1) + 1;
 }
@@ -36,7 +36,7 @@ function powerStart(n: number): Float32Array {
 
 /**
  * Largest singular value of each matrix of `w` (`[B, m, n]` → `[B, 1, 1]`), estimated by
- * `iters` power iterations from a fixed start vector, WITHOUT gradient (spec §4: "divide by
+ * `iters` power iterations from a fixed start vector, WITHOUT gradient (docs/method.md §4: "divide by
  * the largest singular value estimated by 10 power iterations without gradient"): the
  * gradient with respect to `w` is zero, and the iterations are not recorded on the tape.
  * Follows the reference: `v = wᵀu/|wᵀu|`, `u = wv/|wv|`, then `sigma = uᵀ w v`.
@@ -70,9 +70,9 @@ export function powerIterationSigma(w: Tensor, iters = BCOP_POWER_ITERS): Tensor
 
 /** Options of {@linkcode bcopOrthonormalize} and {@linkcode bcopKernel}. */
 export interface BcopOptions {
-  /** Björck iterations (default 25, spec §4). */
+  /** Björck iterations (default 25, docs/method.md §4). */
   bjorckIters?: number;
-  /** Power iterations of the prescaling (default 10, spec §4). */
+  /** Power iterations of the prescaling (default 10, docs/method.md §4). */
   powerIters?: number;
   /**
    * Use these scale factors (`[B, 1, 1]`, held constant) instead of the power-iteration
@@ -95,7 +95,7 @@ export function bcopOrthonormalize(matrices: Tensor, opts: BcopOptions = {}): Te
 
 /**
  * Matrix convolution along axis `axis` (0 or 1) of the tap grid `t` (`[s1, s2, r, M]`) with the
- * two-tap kernel `[P, I - P]` on the right (spec §4, one factor of the 2×2 block):
+ * two-tap kernel `[P, I - P]` on the right (docs/method.md §4, one factor of the 2×2 block):
  * `out[i] = t[i] P + t[i-1] (I - P)`, one tap longer along `axis`.
  */
 function convWithProjector(t: Tensor, p: Tensor, axis: 0 | 1): Tensor {
@@ -170,7 +170,7 @@ export function bcopKernelFromOrthonormal(
 
 /**
  * The BCOP conv weight `[k, k, cin, cout]` from the unconstrained matrices
- * `[2(k-1)+1, M, M]` (spec §4): {@linkcode bcopOrthonormalize} then
+ * `[2(k-1)+1, M, M]` (docs/method.md §4): {@linkcode bcopOrthonormalize} then
  * {@linkcode bcopKernelFromOrthonormal}. Differentiable in `matrices` (the power-iteration
  * scale is a constant).
  *
@@ -192,7 +192,7 @@ export function bcopKernel(
 }
 
 /**
- * The circular convolution of spec §4 (stride 1, odd `k`): circular padding by `k//2`, then
+ * The circular convolution of docs/method.md §4 (stride 1, odd `k`): circular padding by `k//2`, then
  * `conv2d` with padding 'valid'. `x` is NHWC `[N, H, W, cin]`, `kernel` `[k, k, cin, cout]`.
  */
 export function circularConv2d(x: Tensor, kernel: Tensor): Tensor {

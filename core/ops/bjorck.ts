@@ -1,5 +1,5 @@
 /**
- * Björck orthonormalisation (spec §4) and the spectral norm.
+ * Björck orthonormalisation (docs/method.md §4) and the spectral norm.
  *
  * {@linkcode bjorck} repeats `iters` times `w <- (1 + beta) w - beta w (wᵀ w)` on `[out, in]` or
  * batched `[B, out, in]` weights, differentiably. On backends that register the fused kernel
@@ -120,7 +120,7 @@ function checkArgs(w: Tensor, iters: number, beta: number): void {
 }
 
 /**
- * Björck orthonormalisation, order 1 (spec §4): repeat `iters` times
+ * Björck orthonormalisation, order 1 (docs/method.md §4): repeat `iters` times
  * `w <- (1 + beta) w - beta w (wᵀ w)`. No prescaling: the caller divides by `sqrt(out·in)`.
  * `w` is `[out, in]` or `[B, out, in]`; differentiable.
  *
@@ -150,7 +150,7 @@ export function bjorckFused(w: Tensor, iters: number, beta = 0.5): Tensor {
     throw new Error(`Cannot run the fused Björck kernel: none on backend '${tf.getBackend()}'`);
   }
   const x = w.dtype === "float32" ? w : tf.cast(w, "float32");
-  // spec §4, fused: iters × (w <- (1 + beta) w - beta w (wᵀ w))
+  // docs/method.md §4, fused: iters × (w <- (1 + beta) w - beta w (wᵀ w))
   const y = tf.engine().runKernel(BJORCK_KERNEL, { w: x }, { iters, beta }) as Tensor;
   if (x !== w) x.dispose();
   return y;
@@ -168,7 +168,7 @@ function transposeLast(x: Tensor): Tensor {
   return tf.transpose(x, x.rank === 3 ? [0, 2, 1] : [1, 0]);
 }
 
-/** One iteration (spec §4): `(1 + beta) x - beta x (xᵀx)`, with the smaller Gram matrix. */
+/** One iteration (docs/method.md §4): `(1 + beta) x - beta x (xᵀx)`, with the smaller Gram matrix. */
 function bjorckStep(x: Tensor, beta: number): Tensor {
   const [m, n] = x.shape.slice(-2);
   // x (xᵀx) when out ≥ in, (x xᵀ) x otherwise: the same matrix
@@ -185,7 +185,7 @@ export function bjorckReference(w: Tensor, iters: number, beta = 0.5): Tensor {
   checkArgs(w, iters, beta);
   return tf.tidy(() => {
     let x: Tensor = w.dtype === "float32" ? w : tf.cast(w, "float32");
-    for (let k = 0; k < iters; k++) x = bjorckStep(x, beta); // spec §4
+    for (let k = 0; k < iters; k++) x = bjorckStep(x, beta); // docs/method.md §4
     return x === w ? w.clone() : x;
   });
 }
@@ -193,7 +193,7 @@ export function bjorckReference(w: Tensor, iters: number, beta = 0.5): Tensor {
 /**
  * Björck orthonormalisation from stock TF.js ops with an explicit gradient: the route for large
  * matrices and for backends without the fused kernel (WebGPU). The forward keeps the iterates
- * `w_k`; the backward runs, for k = iters-1 … 0 (adjoint of spec §4, `G = dL/dw_{k+1}`):
+ * `w_k`; the backward runs, for k = iters-1 … 0 (adjoint of docs/method.md §4, `G = dL/dw_{k+1}`):
  * `dL/dw_k = (1+β) G - β (G A + w (P + Pᵀ))`, `A = wᵀw`, `P = wᵀG` when out ≥ in, and
  * `dL/dw_k = (1+β) G - β ((Q + Qᵀ) w + A' G)`, `A' = w wᵀ`, `Q = G wᵀ` otherwise — 3 products
  * per iteration plus the recomputed Gram matrix, against 4 for TF.js's autodiff.
@@ -206,7 +206,7 @@ export function bjorckComposite(w: Tensor, iters: number, beta = 0.5): Tensor {
   const f = tf.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
     const x0 = args[0] as Tensor, save = args[1] as GradSaveFunc;
     const xs: Tensor[] = [x0];
-    for (let k = 0; k < iters; k++) xs.push(bjorckStep(xs[k], beta)); // spec §4
+    for (let k = 0; k < iters; k++) xs.push(bjorckStep(xs[k], beta)); // docs/method.md §4
     const y = xs.pop()!;
     save(xs);
     return {

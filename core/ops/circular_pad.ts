@@ -1,5 +1,5 @@
 /**
- * Circular padding of NHWC tensors (spec §4, BCOP: "circular padding `k//2`") and its
+ * Circular padding of NHWC tensors (docs/method.md §4, BCOP: "circular padding `k//2`") and its
  * gradient: one fused kernel per CPU backend (`LipsplineCircularPad`, and
  * `LipsplineCircularPadGrad` which folds the padded gradient back), copying and adding
  * contiguous row runs. Backends without the kernels (WebGPU) use a composite of stock ops with
@@ -86,7 +86,7 @@ function checkPad(x: Tensor, p: number): void {
 }
 
 /**
- * Circular padding (spec §4: "circular padding `k//2`") of an NHWC tensor by `p` pixels on each
+ * Circular padding (docs/method.md §4: "circular padding `k//2`") of an NHWC tensor by `p` pixels on each
  * side of both spatial axes: the last `p` rows are put before the first and the first `p` after
  * the last (then the same for columns). Needs `0 ≤ p ≤ H, W`. Differentiable.
  *

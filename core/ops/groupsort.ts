@@ -1,5 +1,5 @@
 /**
- * The fused GroupSort op (spec §2): consecutive groups of `g` channels (last axis) sorted
+ * The fused GroupSort op (docs/method.md §2): consecutive groups of `g` channels (last axis) sorted
  * ascending (ties keep their order), and its gradient, which routes `dy` back through the same
  * permutation. Backends without the kernel (WebGPU) use a composite of stock ops.
  *

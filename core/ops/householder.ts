@@ -1,5 +1,5 @@
 /**
- * The fused HouseHolder activation of order 1 (spec §2) and its gradient. Channels split into the
+ * The fused HouseHolder activation of order 1 (docs/method.md §2) and its gradient. Channels split into the
  * first half `a` and the second half `b`; per pair an angle `theta`;
  * `s = a sin(theta/2) - b cos(theta/2)`; `s <= 0` keeps `(a, b)`, else the reflection
  * `(a cos theta + b sin theta, a sin theta - b cos theta)`. Backends without the kernel (WebGPU)
@@ -16,7 +16,7 @@ export const HOUSEHOLDER_KERNEL = "LipsplineHouseholder";
 /** Gradient kernel: inputs `x`, `theta`, `dy`; outputs `[dx, dtheta]`. */
 export const HOUSEHOLDER_GRAD_KERNEL = "LipsplineHouseholderGrad";
 
-/** Forward loop over `x` viewed as `[G, N, C]` (spec §2). */
+/** Forward loop over `x` viewed as `[G, N, C]` (docs/method.md §2). */
 export function householderLoop(
   x: Float32Array,
   theta: Float32Array,

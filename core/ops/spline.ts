@@ -1,9 +1,9 @@
 /**
- * The fused learnable linear spline op (spec §3): `y = s_c(alpha_c x) / alpha_c` per channel,
+ * The fused learnable linear spline op (docs/method.md §3): `y = s_c(alpha_c x) / alpha_c` per channel,
  * one TF.js kernel `LipsplineSpline` per backend (see `core/kernels/spline_*.ts`) and one
  * backward kernel `LipsplineSplineGrad` that returns `[dx, dcoef, dalpha]` in one pass.
  *
- * Layout: `x` is `[G, N, C]`, `coef` is `[G*C, K]` (already projected, `p` in the spec) and
+ * Layout: `x` is `[G, N, C]`, `coef` is `[G*C, K]` (already projected, `p` of docs/method.md (3.2)) and
  * `alpha` is `[G*C]`; element `(g, n, c)` uses channel `g*C + c`. Callers reshape:
  * fully connected `[N, C]` → `[1, N, C]`; NHWC `[N, H, W, C]` → `[1, N*H*W, C]`; an ensemble
  * of `M` models `[M, N, C]` with `coef` `[M*C, K]`.
@@ -59,9 +59,9 @@ export function splineAttrsOf(attrs: NamedAttrMap | undefined): SplineAttrs {
 }
 
 /**
- * The constants every kernel derives from the grid (spec §3, "Evaluation"). All kernels use
+ * The constants every kernel derives from the grid (docs/method.md §3, "Evaluation"). All kernels use
  * the same formulation in knot units: `v = (alpha x - shift) / T`,
- * `j = clamp(floor(clamp(v, vmin, vmax)) + z, 0, K-2)` (= `z + k` of the spec, since the clamp
+ * `j = clamp(floor(clamp(v, vmin, vmax)) + z, 0, K-2)` (= `z + k` of docs/method.md (3.3), since the clamp
  * bounds are integers), `f = v - (j - z)` with the *unclamped* `v`,
  * `s = p[j+1] f + p[j] (1 - f) + shift`, `y = s / alpha`.
  */
@@ -76,13 +76,13 @@ export interface SplineConstants {
   z: number;
   /** Even-K quirk shift T/2 (0 for odd K): subtracted from u, added to s. */
   shift: number;
-  /** Lower clamp bound in knot units: -z (spec: u' ≥ -T floor(K/2), also -T K/2 for even K). */
+  /** Lower clamp bound in knot units: -z (docs/method.md (3.3): u' ≥ -T floor(K/2), also -T K/2 for even K). */
   vmin: number;
   /** Upper clamp bound in knot units: K-2-z (odd: z-1; even: K/2-2). */
   vmax: number;
 }
 
-/** Derive the {@linkcode SplineConstants} of a grid (spec §3, odd K and the even-K quirk). */
+/** Derive the {@linkcode SplineConstants} of a grid (docs/method.md §3, odd K and the even-K quirk). */
 export function splineConstants(grid: SplineGrid): SplineConstants {
   const K = grid.size;
   if (!Number.isInteger(K) || K < 2) {
@@ -117,8 +117,8 @@ function checkShapes(x: Tensor, coef: Tensor, alpha: Tensor, grid: SplineGrid): 
 }
 
 /**
- * Evaluate per-channel linear splines with scaling (spec §3): `y = s_c(alpha_c x) / alpha_c`.
- * `x`: `[G, N, C]`; `coef`: `[G*C, K]` (already projected, `p` in the spec); `alpha`: `[G*C]`
+ * Evaluate per-channel linear splines with scaling (docs/method.md §3): `y = s_c(alpha_c x) / alpha_c`.
+ * `x`: `[G, N, C]`; `coef`: `[G*C, K]` (already projected, `p` of docs/method.md (3.2)); `alpha`: `[G*C]`
  * (positive). Element `(g, n, c)` uses channel `g*C + c`. Differentiable w.r.t. `x`, `coef`
  * and `alpha` (one backward kernel computes all three).
  *
@@ -148,7 +148,7 @@ export function linearSpline(
   ) as Tensor3D;
 }
 
-// The gradient (spec §3, "Gradients"), registered once for every backend: one backward kernel
+// The gradient (docs/method.md §3, "Gradients"), registered once for every backend: one backward kernel
 // computes dx = dy s'(u), dcoef (scatter of f g and (1-f) g, g = dy/alpha) and
 // dalpha = Σ dy (x s'(u)/alpha - s(u)/alpha²); the closures hand out the three results.
 registerKernelGradient({
@@ -175,7 +175,7 @@ export function linearSplineReference(
   const [G, N, C] = x.shape;
   const spec = (xx: Tensor, cc: Tensor, aa: Tensor) => {
     const a3 = tf.reshape(aa, [G, 1, C]);
-    // spec §3 evaluation: u = alpha x (even K: u <- u - T/2); u' = clamp(u); k = floor(u'/T);
+    // docs/method.md §3 evaluation: u = alpha x (even K: u <- u - T/2); u' = clamp(u); k = floor(u'/T);
     // f = u/T - k with the unclamped u; s = p[z+k+1] f + p[z+k] (1-f) (even K: + T/2).
     const u = shift === 0 ? tf.mul(xx, a3) : tf.sub(tf.mul(xx, a3), shift);
     const lo = -T * z;
@@ -203,7 +203,7 @@ export function linearSplineReference(
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [xs, cs, as] = saved;
         const { a3, f, i0, i1, p0, p1, y } = spec(xs, cs, as);
-        // spec §3 gradients: s'(u) = (p[z+k+1] - p[z+k]) / T, also outside the range
+        // docs/method.md §3 gradients: s'(u) = (p[z+k+1] - p[z+k]) / T, also outside the range
         const slope = tf.div(tf.sub(p1, p0), T);
         const dx = tf.mul(dy, slope);
         const g = tf.div(dy, a3); // y = s(alpha x)/alpha, so dL/dp = dy (ds/dp) / alpha

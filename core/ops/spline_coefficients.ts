@@ -1,5 +1,5 @@
 /**
- * Fused ops for the spline coefficients (spec §3): the 1-Lipschitz projection
+ * Fused ops for the spline coefficients (docs/method.md §3): the 1-Lipschitz projection
  * (`LipsplineSplineProject`) and the TV(2) regulariser (`LipsplineTV2`), each with a hand-derived
  * gradient. They replace a chain of slices, cumsum and concat whose cpu kernels are slow (a
  * [250, 101] slice costs ~18 ms on TF.js's cpu backend). Backends without the kernels (WebGPU)
@@ -47,7 +47,7 @@ function clip(v: number, T: number): number {
 }
 
 /**
- * Forward of the projection on rows of length K (spec §3): `d_k = clamp(c[k+1]-c[k], -T, T)`,
+ * Forward of the projection on rows of length K (docs/method.md §3): `d_k = clamp(c[k+1]-c[k], -T, T)`,
  * `p_0 = 0`, `p_{k+1} = p_k + d_k`, `p += mean(c) - mean(p)`.
  */
 export function projectRows(
@@ -91,7 +91,7 @@ export function projectRowsGrad(
 }
 
 /**
- * One row of the projection's gradient, optionally with the TV(2) term (spec §3): TV(2) is
+ * One row of the projection's gradient, optionally with the TV(2) term (docs/method.md §3): TV(2) is
  * `sum_k |d_{k+1} - d_k| / T` in the clipped slopes `d` (the mean shift cancels), so its
  * gradient w.r.t. `d_j` is `(sign(a_{j-1}) - sign(a_j)) tvScale` with `a_k = d_{k+1} - d_k`.
  */
@@ -127,7 +127,7 @@ function projectRowGrad(
   }
 }
 
-/** TV(2) of each row (spec §3): `sum_k |p[k+2] - 2 p[k+1] + p[k]| / T`. */
+/** TV(2) of each row (docs/method.md §3): `sum_k |p[k+2] - 2 p[k+1] + p[k]| / T`. */
 export function tv2Rows(
   p: Float32Array,
   rows: number,
@@ -167,7 +167,7 @@ export function tv2RowsGrad(
 }
 
 /**
- * Projection and TV(2) in one pass per row (spec §3): `p` as {@linkcode projectRows}, and
+ * Projection and TV(2) in one pass per row (docs/method.md §3): `p` as {@linkcode projectRows}, and
  * `tv[r] = sum_k |d_{k+1} - d_k| / T` from the clipped slopes (equal to the TV(2) of `p`).
  */
 export function projectTv2Rows(

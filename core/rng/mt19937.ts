@@ -1,5 +1,5 @@
 /**
- * MT19937, the Mersenne Twister as used by NumPy's legacy `RandomState` (spec RNG.md), so
+ * MT19937, the Mersenne Twister as used by NumPy's legacy `RandomState` (spec docs/method.md §7), so
  * that one `seed` yields exactly the numbers `np.random.seed(seed)` yields: raw words,
  * `rand()`, `randint(n)`, `randn()`, `shuffle` and `permutation`.
  *
@@ -38,7 +38,7 @@ export class MT19937 implements Rng {
     if (!Number.isInteger(seed)) {
       throw new UserError(`Cannot seed MT19937 as the seed must be an integer: seed is ${seed}`);
     }
-    // RNG.md: init_genrand of the 2002 reference implementation.
+    // docs/method.md §7: init_genrand of the 2002 reference implementation.
     const mt = this.#mt;
     mt[0] = seed >>> 0;
     for (let i = 1; i < N; i++) {
@@ -78,7 +78,7 @@ export class MT19937 implements Rng {
     return y >>> 0;
   }
 
-  /** A double in [0, 1) with 53 random bits: NumPy `rand()` (RNG.md formula). */
+  /** A double in [0, 1) with 53 random bits: NumPy `rand()` (docs/method.md §7 formula). */
   random(): number {
     const a = this.uint32() >>> 5;
     const b = this.uint32() >>> 6;

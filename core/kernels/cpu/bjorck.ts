@@ -1,5 +1,5 @@
 /**
- * Fused batched Björck kernels (`LipsplineBjorck`, `LipsplineBjorckGrad`, spec §4) for the
+ * Fused batched Björck kernels (`LipsplineBjorck`, `LipsplineBjorckGrad`, docs/method.md §4) for the
  * `cpu` backend: inputs are read from the backend's typed arrays, outputs are new typed arrays.
  * The arithmetic is the WebAssembly SIMD engine of `bjorck_fused.ts`.
  *

@@ -1,5 +1,5 @@
 /**
- * Replacements for unusable `cpu` kernels (STACK.md, "Kernels missing" and "What fails"):
+ * Replacements for unusable `cpu` kernels (docs/backends.md, "Kernels the stock backends lack or run badly"):
  *
  * - `UnsortedSegmentSum`: the stock kernel makes one full pass per segment, O(N·segments)
  *   (4.2 s for 1e6 values into 101 segments); this one is one O(N) pass.

@@ -1,5 +1,5 @@
 /**
- * Fused linear-spline kernels (`LipsplineSpline`, `LipsplineSplineGrad`, spec §3) for the
+ * Fused linear-spline kernels (`LipsplineSpline`, `LipsplineSplineGrad`, docs/method.md §3) for the
  * `cpu` backend: one pass over the typed arrays for the forward pass and one for all three
  * gradients; the coefficient gradient is a direct accumulate (no one-hot matrix, no segment
  * sum). (The `wasm` backend runs the same formulas as WebAssembly SIMD: `native/spline.c`.)
@@ -35,7 +35,7 @@ export function splineDims(x: TensorInfo): SplineDims {
 }
 
 /**
- * What both loops derive from their inputs (spec §3, "Evaluation"): the grid constants and, per
+ * What both loops derive from their inputs (docs/method.md §3, "Evaluation"): the grid constants and, per
  * channel, `sa = alpha/T` and `ia = 1/alpha`, so that `w = x sa[ch] + off` is `v + z` of the spec
  * and the segment is `floor(w)` clamped to `[0, jm]`.
  */
@@ -67,7 +67,7 @@ function segment(w: number, jm: number): number {
 }
 
 /**
- * Forward loop (spec §3, "Evaluation", odd K and the even-K quirk). In knot units
+ * Forward loop (docs/method.md §3, "Evaluation", odd K and the even-K quirk). In knot units
  * `w = (alpha x - shift)/T + z` (= `u/T + z`); the segment `j = z + k` is `floor(w)` clamped to
  * `[0, K-2]` (the spec's clamp of `u` to `[-T z, T (K-2-z)]`), `f = w - j` uses the unclamped
  * `w` (linear extension), `y = (p[j] + (p[j+1] - p[j]) f + shift) / alpha`.
@@ -129,7 +129,7 @@ function splineForwardLoop(
 }
 
 /**
- * Backward loop (spec §3, "Gradients") for `y = s(alpha x)/alpha` with upstream `dy`:
+ * Backward loop (docs/method.md §3, "Gradients") for `y = s(alpha x)/alpha` with upstream `dy`:
  * - `dx = dy s'(u)`, `s'(u) = (p[j+1] - p[j])/T` (also outside the range);
  * - with `g = dy/alpha`: `dcoef[j+1] += f g`, `dcoef[j] += (1-f) g`;
  * - `dalpha = Σ dy (x s'(u)/alpha - s(u)/alpha²)`. On segment `j`, `s(u) = b_j + s'_j u` with

@@ -1,5 +1,5 @@
 /**
- * Fused batched Björck kernels (`LipsplineBjorck`, `LipsplineBjorckGrad`, spec §4) for the
+ * Fused batched Björck kernels (`LipsplineBjorck`, `LipsplineBjorckGrad`, docs/method.md §4) for the
  * `wasm` backend: inputs are read from the tfjs wasm heap (`typedArrayFromHeap`), outputs are
  * allocated with `makeOutput`. The arithmetic is the WebAssembly SIMD engine of
  * `bjorck_fused.ts` (its own module and memory; the inputs are copied in before any output is

@@ -1,5 +1,5 @@
 /**
- * Kernels the `wasm` backend lacks (STACK.md, "Kernels missing compared with cpu"):
+ * Kernels the `wasm` backend lacks (docs/backends.md, "Kernels the stock backends lack or run badly"):
  *
  * - `UnsortedSegmentSum` (needed by the gather gradient): one O(N) pass on the wasm heap.
  * - `Conv2DBackpropFilter` (needed by the conv weight gradient), NHWC, stride, padding

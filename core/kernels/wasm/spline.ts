@@ -1,5 +1,5 @@
 /**
- * Fused linear-spline kernels (`LipsplineSpline`, `LipsplineSplineGrad`, spec §3) for the
+ * Fused linear-spline kernels (`LipsplineSpline`, `LipsplineSplineGrad`, docs/method.md §3) for the
  * `wasm` backend: a WebAssembly SIMD module (`native/spline.c`, embedded as base64 in
  * `native/spline_wasm_bin.ts`) that imports the backend's own memory, so it reads inputs and
  * writes outputs where the tensors live, without copies. Its scratch space (per-channel
@@ -98,7 +98,7 @@ function withScratch(be: WasmInternals, bytes: number, fn: (ptr: number) => void
   }
 }
 
-/** Grid constants in the module's argument order: `invT, off, shift` (spec §3, knot units). */
+/** Grid constants in the module's argument order: `invT, off, shift` (docs/method.md §3, knot units). */
 function gridArgs(attrs: ReturnType<typeof splineAttrsOf>): [number, number, number] {
   const { invT, z, shift } = splineConstants(attrs);
   return [invT, z - shift * invT, shift];
@@ -112,7 +112,7 @@ const forwardWasm: KernelFunc = (args) => {
   const ptr = (t: TensorInfo) => internals.dataIdMap.get(t.dataId).memoryOffset;
   const { G, N, C } = splineDims(x);
   const attrs = splineAttrsOf(args.attrs);
-  // spec §3 evaluation (native/spline.c, spline_forward)
+  // docs/method.md §3 evaluation (native/spline.c, spline_forward)
   withScratch(
     internals,
     4 * tableFloats(G * C, attrs.size),
@@ -146,7 +146,7 @@ const backwardWasm: KernelFunc = (args) => {
   const GC = G * C;
   // the tables (padded to 8 bytes), then 2 float64 sums per segment
   const bytes = 4 * ((tableFloats(GC, attrs.size) + 1) & ~1) + 16 * GC * attrs.size;
-  // spec §3 gradients (native/spline.c, spline_backward)
+  // docs/method.md §3 gradients (native/spline.c, spline_backward)
   withScratch(internals, bytes, (scratch) =>
     splineModule(internals).spline_backward(
       ptr(x),

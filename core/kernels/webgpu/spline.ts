@@ -1,5 +1,5 @@
 /**
- * Fused linear-spline kernels (`LipsplineSpline`, `LipsplineSplineGrad`, spec §3) for the
+ * Fused linear-spline kernels (`LipsplineSpline`, `LipsplineSplineGrad`, docs/method.md §3) for the
  * `webgpu` backend, as hand-written WGSL programs run through `backend.runWebGPUProgram`.
  *
  * Forward: one thread per element. Backward: `dx` is one elementwise program; `dalpha` is a
@@ -85,7 +85,7 @@ function commonUniforms(x: TensorInfo, attrs: SplineAttrs): Uniform[] {
   ];
 }
 
-// spec §3 evaluation in knot units, shared by every program: v = (alpha x - shift)/T,
+// docs/method.md §3 evaluation in knot units, shared by every program: v = (alpha x - shift)/T,
 // j = z + floor(clamp(v, -z, K-2-z)), f = v - (j - z) with the unclamped v (linear extension).
 const SEGMENT_WGSL = `
   struct Segment { j : i32, f : f32 };
@@ -101,7 +101,7 @@ function flatDispatch(threads: number, wg: number): Dispatch {
   return [Math.max(1, Math.ceil(threads / wg)), 1, 1];
 }
 
-/** Forward: y = (p[j] + (p[j+1] - p[j]) f + shift) / alpha (spec §3). */
+/** Forward: y = (p[j] + (p[j+1] - p[j]) f + shift) / alpha (docs/method.md §3). */
 class ForwardProgram implements WebGPUProgram {
   variableNames = ["x", "coef", "alpha"];
   outputShape: number[];
@@ -130,7 +130,7 @@ class ForwardProgram implements WebGPUProgram {
   }
 }
 
-/** dx = dy s'(u), s'(u) = (p[j+1] - p[j]) / T, also outside the range (spec §3). */
+/** dx = dy s'(u), s'(u) = (p[j+1] - p[j]) / T, also outside the range (docs/method.md §3). */
 class DxProgram implements WebGPUProgram {
   variableNames = ["x", "coef", "alpha", "dy"];
   outputShape: number[];
@@ -158,7 +158,7 @@ class DxProgram implements WebGPUProgram {
 }
 
 /**
- * dcoef with float atomics (spec §3): g = dy/alpha; p[j+1] += f g, p[j] += (1-f) g, added with
+ * dcoef with float atomics (docs/method.md §3): g = dy/alpha; p[j+1] += f g, p[j] += (1-f) g, added with
  * a compare-exchange loop on the i32 bit pattern. Output `[G*C, K]`, pre-zeroed.
  */
 class CoefAtomicProgram implements WebGPUProgram {
@@ -230,7 +230,7 @@ function chunking(G: number, N: number, C: number, K: number, withCoef: boolean)
  * Pass 1 of the two-pass reductions (no atomics): partial sums over a chunk of rows, written to
  * `partial[(chunk * slots + s) * G*C + channel]`. Slots `0..K-1` (when `withCoef`) hold the
  * coefficient gradient (g = dy/alpha; p[j+1] += f g, p[j] += (1-f) g), the last slot holds
- * dalpha = Σ g (x s'(u) - y) (spec §3). Each thread owns one channel of one chunk and keeps its
+ * dalpha = Σ g (x s'(u) - y) (docs/method.md §3). Each thread owns one channel of one chunk and keeps its
  * K sums in a function-scope array (on llvmpipe this was 25× faster than the same sums in
  * workgroup memory), so nothing is shared and nothing needs synchronisation.
  */

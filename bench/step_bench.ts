@@ -5,68 +5,43 @@
  *
  * @module
  */
-import type { Tensor } from "@tensorflow/tfjs-core";
+import type { Tensor3D } from "@tensorflow/tfjs-core";
 import { tf } from "../core/backend/tf.ts";
 import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
-import { buildFcNetwork, type FcNetParams } from "../core/nn/fc_network.ts";
-import { Adam } from "../core/train/adam.ts";
-import type { ActivationParams } from "../core/plugin/interfaces.ts";
+import { validateWith } from "../core/config/config.ts";
+import { onedSchema } from "../plugins/experiments/oned/config.ts";
+import { createOnedModel, disposeOnedModel, onedStep } from "../plugins/experiments/oned/model.ts";
 import type { BenchCase } from "./harness.ts";
 
-const config1d = JSON.parse(
-  await Deno.readTextFile(new URL("../configs/config_1d.json", import.meta.url)),
-) as {
-  activation_fn_params: ActivationParams;
-  net_params: FcNetParams;
-  optimizer: { lr_weights: number; lr_spline_coeffs: number; lr_spline_scaling_coeffs: number };
-};
+const config1d = validateWith(
+  onedSchema,
+  JSON.parse(await Deno.readTextFile(new URL("../configs/config_1d.json", import.meta.url))),
+  "configs/config_1d.json",
+);
 
 function step1d(activation: string): BenchCase {
-  const M = 25, B = 10;
+  const M = config1d.training_options.nbr_models, B = config1d.training_options.batch_size;
   return {
     bench: activation === "linearspline" ? "step_1d" : `step_1d_${activation}`,
     info: { models: M, batch: B, layers: "1-10-10-10-1", bjorck_iter: 15, activation },
     async setup() {
-      const net = await buildFcNetwork({
-        tf,
-        registry: createRegistry(builtinPlugins),
-        rng: new MT19937(5),
-        net: config1d.net_params,
-        activation: { ...config1d.activation_fn_params, activation_type: activation },
-        ensemble: M,
+      // The experiment's own model and step (plugins/experiments/oned/model.ts).
+      const model = await createOnedModel(tf, createRegistry(builtinPlugins), new MT19937(5), {
+        ...config1d,
+        activation_fn_params: { ...config1d.activation_fn_params, activation_type: activation },
       });
-      const o = config1d.optimizer;
-      const adam = new Adam(tf, net.parameters(), {
-        weights: o.lr_weights,
-        spline_coeffs: o.lr_spline_coeffs,
-        spline_scaling: o.lr_spline_scaling_coeffs,
-      });
-      const x = tf.randomUniform([M, B, 1], -1, 1, "float32", 1);
-      const y = tf.abs(x);
-      const lmbda = config1d.activation_fn_params.lmbda ?? 0;
-      const loss = () => {
-        const r = net.forwardWithRegularization(x);
-        return tf.add(
-          tf.div(tf.sum(tf.square(tf.sub(r.y, y))), B),
-          tf.mul(r.regularization, lmbda),
-        ) as ReturnType<typeof tf.scalar>;
-      };
+      const x = tf.randomUniform([M, B, 1], -1, 1, "float32", 1) as Tensor3D;
+      const y = tf.abs(x) as Tensor3D;
       return {
         async run() {
-          const v = tf.tidy(() => {
-            const { value, grads } = tf.variableGrads(loss, adam.variables());
-            adam.apply(grads);
-            return value;
-          }) as Tensor;
-          net.afterStep();
+          const v = onedStep(model, x, y);
           await v.data();
           v.dispose();
         },
         dispose() {
-          adam.dispose();
-          for (const p of net.parameters()) p.variable.dispose();
+          disposeOnedModel(model);
           x.dispose();
           y.dispose();
         },

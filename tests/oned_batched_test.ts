@@ -5,6 +5,8 @@ import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { buildFcNetwork, type FcNetParams } from "../core/nn/fc_network.ts";
 import { Adam } from "../core/train/adam.ts";
+import { type OnedModel, onedStep } from "../plugins/experiments/oned/model.ts";
+import type { Tensor3D } from "@tensorflow/tfjs-core";
 import type { ActivationParams, Parameter } from "../core/plugin/interfaces.ts";
 
 await useBackend("cpu");
@@ -67,29 +69,25 @@ for (const activation_type of ["linearspline", "groupsort", "householder", "prel
     }
     const xs = Float32Array.from({ length: M * B }, () => 2 * rng.random() - 1);
     const ys = xs.map((x) => Math.abs(x) - 0.5);
-    const loss =
-      (n: typeof batched, x: ReturnType<typeof tf.tensor>, y: ReturnType<typeof tf.tensor>) => () =>
-        tf.add(
-          tf.div(tf.sum(tf.square(tf.sub(n.forward(x), y))), B),
-          tf.mul(n.regularization(), params.lmbda!),
-        ) as ReturnType<typeof tf.scalar>;
-
-    const optB = new Adam(tf, batched.parameters(), lr);
+    // Both sides train through the experiment's own step (forwardWithRegularization, Adam,
+    // afterStep): the batched ensemble, and each model alone with its slice of the batch.
+    const model = (net: typeof batched, models: number): OnedModel => ({
+      tf,
+      net,
+      adam: new Adam(tf, net.parameters(), lr),
+      lmbda: params.lmbda!,
+      batchSize: B,
+      models,
+    });
+    const mb = model(batched, M);
     for (let step = 0; step < 3; step++) {
-      const { grads } = tf.variableGrads(
-        loss(batched, tf.tensor(xs, [M, B, 1]), tf.tensor(ys, [M, B, 1])),
-        optB.variables(),
-      );
-      optB.apply(grads);
+      tf.dispose(onedStep(mb, tf.tensor3d(xs, [M, B, 1]), tf.tensor3d(ys, [M, B, 1])));
     }
     for (let m = 0; m < M; m++) {
-      const opt = new Adam(tf, singles[m].parameters(), lr);
-      const x = tf.tensor(xs.slice(m * B, (m + 1) * B), [B, 1]);
-      const y = tf.tensor(ys.slice(m * B, (m + 1) * B), [B, 1]);
-      for (let step = 0; step < 3; step++) {
-        const { grads } = tf.variableGrads(loss(singles[m], x, y), opt.variables());
-        opt.apply(grads);
-      }
+      const ms = model(singles[m], 1);
+      const x = tf.tensor(xs.slice(m * B, (m + 1) * B), [B, 1]) as unknown as Tensor3D;
+      const y = tf.tensor(ys.slice(m * B, (m + 1) * B), [B, 1]) as unknown as Tensor3D;
+      for (let step = 0; step < 3; step++) tf.dispose(onedStep(ms, x, y));
       for (const [i, bp] of batched.parameters().entries()) {
         const sp: Parameter = singles[m].parameters()[i];
         const a = await tf.gather(bp.variable, m).data();

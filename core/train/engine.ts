@@ -222,23 +222,35 @@ export async function train<B>(
     };
   };
 
+  // What the last checkpoint on disk holds, for the divergence message.
+  const describe = (m: Record<string, unknown>) =>
+    m.step_in_epoch
+      ? `after step ${Number(m.step_in_epoch) - 1} of epoch ${Number(m.epoch) + 1}`
+      : `epoch ${m.epoch}`;
+  let saved = ctx.resume ? describe(ctx.resume.meta) : null;
+  const write = async (path: string, ck: Checkpoint) => {
+    await writeCheckpoint(path, ck);
+    if (path === ckptPath) saved = describe(ck.meta);
+  };
+  const diverged = (epoch: number, step: number, what: string) =>
+    new DivergedError(
+      `Training diverged at epoch ${epoch}, step ${step}: ${what}. Likely cause: ${
+        plan.divergenceHint?.() ?? "a learning rate too high for this model"
+      }. The last good checkpoint was kept (${saved ?? "none was written yet"}).`,
+      { epoch, step },
+    );
+
   // Check the losses since the last check and the parameters; throw before anything is written.
   const guard = async (epoch: number, lastStep: number): Promise<void> => {
     const bad = await sums.firstNonFinite();
     const badParams = bad ? [] : await nonFiniteParameters(tf, plan.parameters);
-    if (!bad && badParams.length === 0) return;
-    const what = bad
-      ? `the ${bad.name === "loss" ? "loss" : `loss '${bad.name}'`} is ${bad.value}`
-      : `parameter ${badParams[0]} holds non-finite values`;
-    const step = bad ? bad.step : lastStep;
-    throw new DivergedError(
-      `Training diverged at epoch ${epoch}, step ${step}: ${what}. Likely cause: ${
-        plan.divergenceHint?.() ?? "a learning rate too high for this model"
-      }. The last good checkpoint was kept (${
-        lastEpoch >= 0 ? `epoch ${lastEpoch}` : "none was written yet"
-      }).`,
-      { epoch, step },
-    );
+    if (bad) {
+      const name = bad.name === "loss" ? "loss" : `loss '${bad.name}'`;
+      throw diverged(epoch, bad.step, `the ${name} is ${bad.value}`);
+    }
+    if (badParams.length > 0) {
+      throw diverged(epoch, lastStep, `parameter ${badParams[0]} holds non-finite values`);
+    }
   };
 
   let completed = false;
@@ -284,7 +296,7 @@ export async function train<B>(
               loss_sums: await sums.values(),
               completed: false,
             });
-            await writeCheckpoint(ckptPath, ck);
+            await write(ckptPath, ck);
           }
         }
         if (stopping) {
@@ -309,16 +321,7 @@ export async function train<B>(
         typeof v === "number" && !Number.isFinite(v)
       );
       if (badMetric) {
-        throw new DivergedError(
-          `Training diverged at epoch ${epoch}: the metric '${badMetric[0]}' is ${
-            badMetric[1]
-          }. Likely cause: ${
-            plan.divergenceHint?.() ?? "a learning rate too high for this model"
-          }. The last good checkpoint was kept (${
-            lastEpoch >= 0 ? `epoch ${lastEpoch}` : "none was written yet"
-          }).`,
-          { epoch, step: batches.count - 1 },
-        );
+        throw diverged(epoch, batches.count - 1, `the metric '${badMetric[0]}' is ${badMetric[1]}`);
       }
       await ctx.logMetrics(row);
       lastRow = row;
@@ -342,8 +345,8 @@ export async function train<B>(
           global_step: pos.globalStep,
           completed: done,
         });
-        if (done || atCadence || ctx.signal?.aborted) await writeCheckpoint(ckptPath, ck);
-        if (improved) await writeCheckpoint(bestPath, ck);
+        if (done || atCadence || ctx.signal?.aborted) await write(ckptPath, ck);
+        if (improved) await write(bestPath, ck);
       }
       ctx.progress.update(epoch + 1, plan.progressPayload?.(row));
       if (ctx.signal?.aborted && !done) break;

@@ -146,3 +146,39 @@ export function refMatMul(
   }
   return out;
 }
+
+/** All singular values of a row-major `m × n` matrix: one-sided Jacobi in float64. */
+export function singularValues(a: ArrayLike<number>, m: number, n: number): number[] {
+  // Work on columns of A (or of Aᵀ when m < n, so that there are at most as many columns as rows).
+  const tr = m < n;
+  const rows = tr ? n : m, cols = tr ? m : n;
+  const u: number[][] = Array.from(
+    { length: cols },
+    (_, j) => Array.from({ length: rows }, (_, i) => tr ? a[j * n + i] : a[i * n + j]),
+  );
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let p = 0; p < cols; p++) {
+      for (let q = p + 1; q < cols; q++) {
+        let alpha = 0, beta = 0, gamma = 0;
+        for (let i = 0; i < rows; i++) {
+          alpha += u[p][i] ** 2;
+          beta += u[q][i] ** 2;
+          gamma += u[p][i] * u[q][i];
+        }
+        if (Math.abs(gamma) <= 1e-300) continue;
+        off = Math.max(off, Math.abs(gamma) / Math.sqrt(alpha * beta));
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t), s = c * t;
+        for (let i = 0; i < rows; i++) {
+          const x = u[p][i], y = u[q][i];
+          u[p][i] = c * x - s * y;
+          u[q][i] = s * x + c * y;
+        }
+      }
+    }
+    if (off < 1e-15) break;
+  }
+  return u.map((col) => Math.sqrt(col.reduce((s, v) => s + v * v, 0))).sort((x, y) => y - x);
+}

@@ -3,6 +3,7 @@
  * short-trained networks, non-Lipschitz networks fail `--max 1`, the `--json` contract, and
  * user mistakes (exit 2, one line).
  */
+import { singularValues } from "./brute_force.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runCli, tf, useBackend } from "./helpers.ts";
@@ -28,42 +29,6 @@ await useBackend("cpu");
 const registry = createRegistry(builtinPlugins);
 
 // ---------------------------------------------------------------- brute force helpers
-
-/** All singular values of a row-major `m × n` matrix: one-sided Jacobi in float64. */
-function singularValues(a: ArrayLike<number>, m: number, n: number): number[] {
-  // Work on columns of A (or of Aᵀ when m < n, so that there are at most as many columns as rows).
-  const tr = m < n;
-  const rows = tr ? n : m, cols = tr ? m : n;
-  const u: number[][] = Array.from(
-    { length: cols },
-    (_, j) => Array.from({ length: rows }, (_, i) => tr ? a[j * n + i] : a[i * n + j]),
-  );
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < cols; p++) {
-      for (let q = p + 1; q < cols; q++) {
-        let alpha = 0, beta = 0, gamma = 0;
-        for (let i = 0; i < rows; i++) {
-          alpha += u[p][i] ** 2;
-          beta += u[q][i] ** 2;
-          gamma += u[p][i] * u[q][i];
-        }
-        if (Math.abs(gamma) <= 1e-300) continue;
-        off = Math.max(off, Math.abs(gamma) / Math.sqrt(alpha * beta));
-        const zeta = (beta - alpha) / (2 * gamma);
-        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
-        const c = 1 / Math.sqrt(1 + t * t), s = c * t;
-        for (let i = 0; i < rows; i++) {
-          const x = u[p][i], y = u[q][i];
-          u[p][i] = c * x - s * y;
-          u[q][i] = s * x + c * y;
-        }
-      }
-    }
-    if (off < 1e-15) break;
-  }
-  return u.map((col) => Math.sqrt(col.reduce((s, v) => s + v * v, 0))).sort((x, y) => y - x);
-}
 
 Deno.test("the Jacobi SVD of the test is right on a known matrix", () => {
   // diag(3, 2) rotated: singular values 3 and 2; a 3×2 with a zero row.

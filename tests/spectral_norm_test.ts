@@ -4,8 +4,8 @@
  * bound against the largest singular value of its dense operator.
  */
 import assert from "node:assert/strict";
-import { tf, useBackend } from "./helpers.ts";
-import { rand } from "./brute_force.ts";
+import { hostOps, tf, useBackend } from "./helpers.ts";
+import { rand, singularValues } from "./brute_force.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
 import {
   circularConvSpectralNormUpperBound,
@@ -18,39 +18,9 @@ import bcopConv, { type BcopConvInstance } from "../plugins/layers/bcop_conv.ts"
 
 await useBackend("cpu");
 
-/** Largest singular value of a row-major `m × n` matrix: one-sided Jacobi in float64. */
+/** Largest singular value of a row-major `m × n` matrix (brute-force Jacobi SVD). */
 function jacobiSigmaMax(a: ArrayLike<number>, m: number, n: number): number {
-  const tr = m < n;
-  const rows = tr ? n : m, cols = tr ? m : n;
-  const u = Array.from(
-    { length: cols },
-    (_, j) => Float64Array.from({ length: rows }, (_, i) => tr ? a[j * n + i] : a[i * n + j]),
-  );
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0;
-    for (let p = 0; p < cols; p++) {
-      for (let q = p + 1; q < cols; q++) {
-        let alpha = 0, beta = 0, gamma = 0;
-        for (let i = 0; i < rows; i++) {
-          alpha += u[p][i] ** 2;
-          beta += u[q][i] ** 2;
-          gamma += u[p][i] * u[q][i];
-        }
-        if (Math.abs(gamma) <= 1e-300) continue;
-        off = Math.max(off, Math.abs(gamma) / Math.sqrt(alpha * beta));
-        const zeta = (beta - alpha) / (2 * gamma);
-        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
-        const c = 1 / Math.sqrt(1 + t * t), s = c * t;
-        for (let i = 0; i < rows; i++) {
-          const x = u[p][i], y = u[q][i];
-          u[p][i] = c * x - s * y;
-          u[q][i] = s * x + c * y;
-        }
-      }
-    }
-    if (off < 1e-15) break;
-  }
-  return Math.max(...u.map((c) => Math.sqrt(c.reduce((s, x) => s + x * x, 0))));
+  return singularValues(a, m, n)[0];
 }
 
 /** A random `n × n` orthogonal matrix (Gram–Schmidt twice, float64). */
@@ -228,7 +198,7 @@ Deno.test({
   fn: async () => {
     const [k, cin, cout, h] = [3, 3, 4, 5];
     const layer = bcopConv.create(
-      { tf, name: "conv", rng: new MT19937(4) },
+      { tf, ops: hostOps, name: "conv", rng: new MT19937(4) },
       { inChannels: cin, outChannels: cout, kernelSize: k, bias: false },
     ) as BcopConvInstance;
     // Perturb the matrices so that the kernel is not exactly orthogonal.

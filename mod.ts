@@ -55,6 +55,56 @@ export type {
 } from "./core/plugin/interfaces.ts";
 
 /**
+ * Everything a plugin file imports (types, zod, `UserError`, option schemas, a silent progress,
+ * figures): the plugin-author entry `plugin.ts`, which loads no TensorFlow.js.
+ *
+ * @example
+ * ```ts
+ * import { type Activation, z } from "./mod.ts";
+ * const options = { my_scale: z.number().positive().optional() };
+ * ```
+ */
+export * from "./plugin.ts";
+
+/**
+ * The host's ops, as handed to every plugin in `ctx.ops` (fused ops, spline math, parameter
+ * helpers, sampling, networks, Adam, spectral-norm bounds), all bound to the host's engine.
+ *
+ * @example
+ * ```ts
+ * import { hostOps, tf } from "./mod.ts";
+ * const y = hostOps.circularPad(tf.ones([1, 4, 4, 2]), 1); // [1, 6, 6, 2]
+ * ```
+ */
+export { hostOps } from "./core/plugin/host_ops.ts";
+
+/**
+ * Sampling an activation on a grid for figures: through its own `sample`, else through its
+ * forward (every activation gets a figure).
+ *
+ * @example
+ * ```ts ignore
+ * const curves = await activationCurves(tf, act, grid, channels);
+ * ```
+ */
+export { activationCurves, sampleActivation } from "./core/nn/activation_sample.ts";
+
+/**
+ * The activation contract `train` checks before a run folder exists (a forward on a tiny input
+ * of the real shape keeps it and is finite; a bound exists).
+ *
+ * @example
+ * ```ts ignore
+ * const problem = await activationProblem(tf, instance, [2, 10]); // null when it holds
+ * ```
+ */
+export {
+  activationProblem,
+  activationUses,
+  checkActivationContracts,
+} from "./core/plugin/contract.ts";
+
+/**
  * The host's TensorFlow.js namespace and its type.
  *
  * @example
@@ -257,7 +307,7 @@ export { buildFcNetwork, type FcNetParams, type Network } from "./core/nn/fc_net
  * const opt = new Adam(tf, net.parameters(), { weights: 2e-3, spline_coeffs: 5e-5, spline_scaling: 5e-4 });
  * ```
  */
-export { Adam, type LearningRates } from "./core/train/adam.ts";
+export { Adam, type AdamState, type LearningRates } from "./core/train/adam.ts";
 
 /**
  * Config loading, `--set` overrides and validation against the authors' schemas.

@@ -13,6 +13,9 @@ import { trainCommand } from "./commands/train.ts";
 import { pluginsCommand } from "./commands/plugins.ts";
 import { reportCommand } from "./commands/report.ts";
 import { certifyCommand } from "./commands/certify.ts";
+import { dataCommand } from "./commands/data.ts";
+import { denoiseCommand } from "./commands/denoise.ts";
+import { reproduceCommand } from "./commands/reproduce.ts";
 import { VERSION } from "./version.ts";
 
 const registry = createRegistry(builtinPlugins);
@@ -33,6 +36,9 @@ for (
     pluginsCommand(registry),
     reportCommand(),
     certifyCommand(registry),
+    reproduceCommand(registry),
+    dataCommand(),
+    denoiseCommand(registry),
   ]
 ) {
   program.addCommand(cmd as unknown as Command);

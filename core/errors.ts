@@ -23,9 +23,12 @@ export class UserError extends Error {
   }
 }
 
-/** True when `e` is a {@linkcode UserError}. */
+/**
+ * True when `e` is a {@linkcode UserError}, also one thrown by a plugin that imported its own
+ * copy of this module (recognised by its name).
+ */
 export function isUserError(e: unknown): e is UserError {
-  return e instanceof UserError;
+  return e instanceof UserError || (e instanceof Error && e.name === "UserError");
 }
 
 /**

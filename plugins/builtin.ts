@@ -15,10 +15,14 @@ export const builtinPlugins: PluginManifest = {
     groupsort: () => import("./activations/groupsort.ts"),
     householder: () => import("./activations/householder.ts"),
     linearspline: () => import("./activations/linearspline.ts"),
+    tanh: () => import("./activations/tanh.ts"),
   },
   layer: {
     lipschitz_linear: () => import("./layers/lipschitz_linear.ts"),
     bcop_conv: () => import("./layers/bcop_conv.ts"),
+    lipschitz_downsample: () => import("./layers/lipschitz_downsample.ts"),
+    batch_norm: () => import("./layers/batch_norm.ts"),
+    conv_transpose: () => import("./layers/conv_transpose.ts"),
   },
   projection: {
     orthonormalize: () => import("./projections/orthonormalize.ts"),
@@ -27,5 +31,8 @@ export const builtinPlugins: PluginManifest = {
   },
   experiment: {
     "1d": () => import("./experiments/oned/mod.ts"),
+    denoising: () => import("./experiments/denoising/mod.ts"),
+    wgan: () => import("./experiments/wgan/mod.ts"),
+    wasserstein: () => import("./experiments/wasserstein/mod.ts"),
   },
 };

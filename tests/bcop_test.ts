@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { Tensor, Variable } from "@tensorflow/tfjs-core";
-import { maxAbsDiff, tf, useBackend } from "./helpers.ts";
+import { maxAbsDiff, hostOps, tf, useBackend } from "./helpers.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
 import { isUserError } from "../core/errors.ts";
 import { initWeight } from "../core/nn/weight_init.ts";
@@ -53,7 +53,7 @@ function randomMatrices(count: number, M: number, seed: number): Tensor {
 /** Build a layer and give its matrices random (non-orthogonal) values. */
 function randomLayer(o: BcopConvOptions, seed: number): BcopConvInstance {
   const rng = new MT19937(seed);
-  const layer = bcopConv.create({ tf, name: "conv", rng }, o) as BcopConvInstance;
+  const layer = bcopConv.create({ tf, ops: hostOps, name: "conv", rng }, o) as BcopConvInstance;
   const m = layer.parameters()[0].variable;
   const [count, M] = m.shape as number[];
   tf.tidy(() => m.assign(randomMatrices(count, M, seed + 1000)));
@@ -449,7 +449,7 @@ Deno.test({
   fn: async () => {
     await useBackend("wasm");
     const layer = bcopConv.create(
-      { tf, name: "conv", rng: new MT19937(4) },
+      { tf, ops: hostOps, name: "conv", rng: new MT19937(4) },
       { inChannels: 4, outChannels: 6, kernelSize: 3, bias: true },
     ) as BcopConvInstance;
     const vars = layer.parameters().map((p) => p.variable);
@@ -510,14 +510,14 @@ Deno.test({
       assert.throws(
         () =>
           bcopConv.create(
-            { tf, name: "conv", rng: new MT19937(1), ensemble },
+            { tf, ops: hostOps, name: "conv", rng: new MT19937(1), ensemble },
             { ...ok, ...bad } as BcopConvOptions,
           ),
         (e) => isUserError(e) && re.test(e.message) && /^Cannot build bcop_conv/.test(e.message),
         JSON.stringify(bad),
       );
     }
-    const layer = bcopConv.create({ tf, name: "conv", rng: new MT19937(1) }, ok);
+    const layer = bcopConv.create({ tf, ops: hostOps, name: "conv", rng: new MT19937(1) }, ok);
     const x = tf.zeros([1, 5, 5, 3]);
     assert.throws(
       () => layer.forward(x),

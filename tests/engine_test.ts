@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Scalar, Tensor } from "@tensorflow/tfjs-core";
-import { tf, useBackend } from "./helpers.ts";
+import { hostOps, tf, useBackend } from "./helpers.ts";
 import { MT19937, permutation } from "../core/rng/mt19937.ts";
 import { silentProgress } from "../core/output/progress.ts";
 import { createParameter } from "../core/nn/parameters.ts";
@@ -117,6 +117,7 @@ async function run(
   let finalW = new Float32Array();
   const ctx: ExperimentContext = {
     tf,
+    ops: hostOps,
     config: extra.config ?? {},
     runDir: dir,
     registry: undefined as never,

@@ -50,3 +50,5 @@ export async function runCli(args: string[], cwd?: string): Promise<CliResult> {
 }
 
 export { tf };
+/** The host's ops, as the host hands them to plugins in their contexts. */
+export { hostOps } from "../core/plugin/host_ops.ts";

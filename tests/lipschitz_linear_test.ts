@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { maxAbsDiff, tf, useBackend } from "./helpers.ts";
+import { maxAbsDiff, hostOps, tf, useBackend } from "./helpers.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
 import lipschitzLinear from "../plugins/layers/lipschitz_linear.ts";
 import orthonormalize from "../plugins/projections/orthonormalize.ts";
@@ -7,9 +7,9 @@ import orthonormalize from "../plugins/projections/orthonormalize.ts";
 await useBackend("wasm");
 
 Deno.test("LipschitzLinear reuses its projected weight in evaluation until the weight changes", async () => {
-  const projection = orthonormalize.create({ tf }, { bjorckIter: 15 });
+  const projection = orthonormalize.create({ tf, ops: hostOps }, { bjorckIter: 15 });
   const layer = lipschitzLinear.create(
-    { tf, name: "lin", ensemble: 3, rng: new MT19937(2), projection },
+    { tf, ops: hostOps, name: "lin", ensemble: 3, rng: new MT19937(2), projection },
     { inFeatures: 6, outFeatures: 4, bias: true, init: "He_uniform" },
   );
   const x = tf.randomNormal([3, 5, 6], 0, 1, "float32", 3);

@@ -1,6 +1,6 @@
 import { runExperiment } from "../core/train/run_experiment.ts";
 import assert from "node:assert/strict";
-import { tf, useBackend } from "./helpers.ts";
+import { hostOps, tf, useBackend } from "./helpers.ts";
 import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
@@ -28,6 +28,7 @@ for (const activation of ["linearspline", "groupsort", "householder"]) {
     const counts: number[] = [];
     const ctx: ExperimentContext = {
       tf,
+      ops: hostOps,
       config,
       runDir: dir,
       registry,

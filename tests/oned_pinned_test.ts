@@ -1,13 +1,17 @@
 /**
  * The 1d numbers pinned: a small config trained in-process on cpu and wasm must give exactly the
  * metrics rows (every epoch, every digit) that the code gave before the training engine existed
- * (commit 4d48bdc, `train --exp 1d` with the overrides below). Any change to the data, the
- * initialisation, the step, the optimiser or the engine's loop that alters a single bit fails here.
+ * (commit 4d48bdc, `train --exp 1d` with the overrides below), with the configured
+ * `weight_initialization` applied literally (`net_params.apply_weight_initialization: true`, as
+ * the code did then); and, for the default (the authors' effective init, nn.Linear's default,
+ * docs/method.md (4.14)), the rows the code gave when that default was introduced. Any change to
+ * the data, the initialisation, the step, the optimiser or the engine's loop that alters a single
+ * bit fails here.
  *
  * @module
  */
 import assert from "node:assert/strict";
-import { tf, useBackend } from "./helpers.ts";
+import { hostOps, tf, useBackend } from "./helpers.ts";
 import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
@@ -24,7 +28,8 @@ export const PIN_OVERRIDES = [
   "dataset.testing_dataset_size=200",
 ];
 
-const PINS: Record<string, Metrics[]> = {
+/** Rows with `net_params.apply_weight_initialization: true` (He_uniform applied). */
+const PINS_LITERAL: Record<string, Metrics[]> = {
   "cpu/linearspline": [
     {
       "epoch": 0,
@@ -139,10 +144,139 @@ const PINS: Record<string, Metrics[]> = {
   ],
 };
 
-for (const [key, expected] of Object.entries(PINS)) {
-  const [device, activation] = key.split("/");
+/** Rows of the default config (nn.Linear's default init, docs/method.md (4.14)). */
+const PINS_DEFAULT: Record<string, Metrics[]> = {
+  "cpu/linearspline": [
+    {
+      "epoch": 0,
+      "train_loss": 0.06751314798990886,
+      "median_test_mse": 0.04788697883486748,
+      "min_test_mse": 0.015479760244488716,
+      "spline_scaling_coeff_mean": 1.0005281454986996,
+    },
+    {
+      "epoch": 1,
+      "train_loss": 0.0423176238934199,
+      "median_test_mse": 0.025469321757555008,
+      "min_test_mse": 0.014282498508691788,
+      "spline_scaling_coeff_mean": 1.0009893874327342,
+    },
+    {
+      "epoch": 2,
+      "train_loss": 0.034415289759635925,
+      "median_test_mse": 0.01780390553176403,
+      "min_test_mse": 0.013791510835289955,
+      "spline_scaling_coeff_mean": 1.0013310902648502,
+    },
+    {
+      "epoch": 3,
+      "train_loss": 0.030180906256039936,
+      "median_test_mse": 0.016203781589865685,
+      "min_test_mse": 0.013065122067928314,
+      "spline_scaling_coeff_mean": 1.0016089763906266,
+    },
+  ],
+  "cpu/relu": [
+    {
+      "epoch": 0,
+      "train_loss": 0.06858179966608684,
+      "median_test_mse": 0.05246305465698242,
+      "min_test_mse": 0.015494023449718952,
+    },
+    {
+      "epoch": 1,
+      "train_loss": 0.044413616259892784,
+      "median_test_mse": 0.029274968430399895,
+      "min_test_mse": 0.014406652189791203,
+    },
+    {
+      "epoch": 2,
+      "train_loss": 0.036178516844908394,
+      "median_test_mse": 0.01875707320868969,
+      "min_test_mse": 0.013907384127378464,
+    },
+    {
+      "epoch": 3,
+      "train_loss": 0.031416679422060646,
+      "median_test_mse": 0.016322094947099686,
+      "min_test_mse": 0.013388178311288357,
+    },
+  ],
+  "wasm/linearspline": [
+    {
+      "epoch": 0,
+      "train_loss": 0.06751511991024017,
+      "median_test_mse": 0.047895170748233795,
+      "min_test_mse": 0.015480238944292068,
+      "spline_scaling_coeff_mean": 1.000518924660153,
+    },
+    {
+      "epoch": 1,
+      "train_loss": 0.04232286413510641,
+      "median_test_mse": 0.025488195940852165,
+      "min_test_mse": 0.014281502924859524,
+      "spline_scaling_coeff_mean": 1.0009886370764838,
+    },
+    {
+      "epoch": 2,
+      "train_loss": 0.03442168732484182,
+      "median_test_mse": 0.01780896820127964,
+      "min_test_mse": 0.013789278455078602,
+      "spline_scaling_coeff_mean": 1.0013354619344075,
+    },
+    {
+      "epoch": 3,
+      "train_loss": 0.030187892417112987,
+      "median_test_mse": 0.01620982587337494,
+      "min_test_mse": 0.01306463684886694,
+      "spline_scaling_coeff_mean": 1.0016076246897379,
+    },
+  ],
+  "wasm/relu": [
+    {
+      "epoch": 0,
+      "train_loss": 0.06858180463314056,
+      "median_test_mse": 0.052463069558143616,
+      "min_test_mse": 0.015494026243686676,
+    },
+    {
+      "epoch": 1,
+      "train_loss": 0.044413616259892784,
+      "median_test_mse": 0.02927495539188385,
+      "min_test_mse": 0.014406654052436352,
+    },
+    {
+      "epoch": 2,
+      "train_loss": 0.03617851436138153,
+      "median_test_mse": 0.018757067620754242,
+      "min_test_mse": 0.013907395303249359,
+    },
+    {
+      "epoch": 3,
+      "train_loss": 0.031416679422060646,
+      "median_test_mse": 0.016322094947099686,
+      "min_test_mse": 0.013388178311288357,
+    },
+  ],
+};
+
+const CASES: Array<[string, Metrics[], string[]]> = [
+  ...Object.entries(PINS_LITERAL).map(([k, v]): [string, Metrics[], string[]] => [
+    `${k}, literal He_uniform`,
+    v,
+    ["net_params.apply_weight_initialization=true"],
+  ]),
+  ...Object.entries(PINS_DEFAULT).map(([k, v]): [string, Metrics[], string[]] => [
+    `${k}, default init`,
+    v,
+    [],
+  ]),
+];
+
+for (const [key, expected, extra] of CASES) {
+  const [device, activation] = key.split(",")[0].split("/");
   Deno.test({
-    name: `1d metrics are pinned bit for bit (${device}, ${activation})`,
+    name: `1d metrics are pinned bit for bit (${key})`,
     sanitizeResources: false,
     sanitizeOps: false,
     async fn() {
@@ -150,12 +284,13 @@ for (const [key, expected] of Object.entries(PINS)) {
       const registry = createRegistry(builtinPlugins);
       const config = applyOverrides(
         await loadConfigFile(new URL("../configs/config_1d.json", import.meta.url).pathname),
-        [...PIN_OVERRIDES, `activation_fn_params.activation_type=${activation}`],
+        [...PIN_OVERRIDES, `activation_fn_params.activation_type=${activation}`, ...extra],
       );
       const dir = await Deno.makeTempDir();
       const rows: Metrics[] = [];
       const ctx: ExperimentContext = {
         tf,
+        ops: hostOps,
         config,
         runDir: dir,
         registry,

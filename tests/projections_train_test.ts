@@ -6,7 +6,7 @@
 import { runExperiment } from "../core/train/run_experiment.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { maxAbsDiff, tf, useBackend } from "./helpers.ts";
+import { maxAbsDiff, hostOps, tf, useBackend } from "./helpers.ts";
 import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
@@ -30,9 +30,9 @@ Deno.test("the built-in projections are listed", () => {
 for (const backend of BACKENDS) {
   Deno.test(`LipschitzLinear + no_projection ${backend}: evaluation survives a weight assign`, async () => {
     await useBackend(backend);
-    const projection = noProjection.create({ tf }, {});
+    const projection = noProjection.create({ tf, ops: hostOps }, {});
     const layer = lipschitzLinear.create(
-      { tf, name: "lin", ensemble: 2, rng: new MT19937(3), projection },
+      { tf, ops: hostOps, name: "lin", ensemble: 2, rng: new MT19937(3), projection },
       { inFeatures: 3, outFeatures: 4, bias: true, init: "He_uniform" },
     );
     const w = layer.parameters()[0].variable;
@@ -89,6 +89,7 @@ for (const backend of BACKENDS) {
       const rows: Metrics[] = [];
       const ctx: ExperimentContext = {
         tf,
+        ops: hostOps,
         config,
         runDir: dir,
         registry,

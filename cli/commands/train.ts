@@ -8,6 +8,8 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { tf } from "../../core/backend/tf.ts";
+import { hostOps } from "../../core/plugin/host_ops.ts";
+import { checkActivationContracts } from "../../core/plugin/contract.ts";
 import { DEVICE_CHOICES, type DeviceChoice, initBackend } from "../../core/backend/backend.ts";
 import {
   applyOverrides,
@@ -68,6 +70,12 @@ export function trainCommand(registry: Registry) {
       collect,
       [] as string[],
     )
+    .option(
+      "-p, --plugin <path>",
+      "register a plugin file: its name becomes usable in the config (repeatable)",
+      collect,
+      [] as string[],
+    )
     .option("-r, --resume <run_dir>", "continue an interrupted run from its folder")
     .option("-f, --force", "overwrite a run folder that already holds a run", false)
     .option("-q, --quiet", "no progress bars", false)
@@ -77,10 +85,13 @@ export function trainCommand(registry: Registry) {
       let expName = opts.exp;
       let resumeFrom: string | undefined;
       let device: DeviceChoice = opts.device ?? "auto";
+      for (const path of opts.plugin) await registry.register(path);
       if (opts.resume) {
         file = join(opts.resume, RUN_FILES.config);
         config = await readRunConfig(opts.resume);
         const info = await readRunInfo(opts.resume);
+        // The plugin files the run was started with (`--plugin`).
+        for (const url of info.plugins ?? []) await registry.register(url);
         if (expName && info.experiment && expName !== info.experiment) {
           throw new UserError(
             `Cannot resume ${opts.resume} as --exp ${expName}: it is a ${info.experiment} run`,
@@ -118,6 +129,9 @@ export function trainCommand(registry: Registry) {
       await validateRunConfig(config, file, experiment, registry);
 
       const backend = await initBackend(device);
+      // Each named activation runs once on a tiny input of its real shape: a broken plugin is
+      // one line here, before any run folder exists.
+      await checkActivationContracts(tf, registry, config, file, experiment);
       console.log(
         `lipspline ${VERSION} · experiment ${experiment.name} · device ${backend.description}`,
       );
@@ -152,6 +166,7 @@ export function trainCommand(registry: Registry) {
         device: backend.name,
         lipspline: VERSION,
         started: new Date().toISOString(),
+        ...(registry.registered().length ? { plugins: registry.registered() } : {}),
       };
       await writeRunInfo(runDir, info);
 
@@ -175,6 +190,7 @@ export function trainCommand(registry: Registry) {
       Deno.addSignalListener("SIGINT", onSigint);
       const ctx: ExperimentContext = {
         tf,
+        ops: hostOps,
         config,
         runDir,
         registry,

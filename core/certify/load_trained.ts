@@ -9,6 +9,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { tf } from "../backend/tf.ts";
+import { hostOps } from "../plugin/host_ops.ts";
 import { UserError } from "../errors.ts";
 import { readCheckpoint } from "../io/checkpoint.ts";
 import type { PluginResolver, TrainedNetwork } from "../plugin/interfaces.ts";
@@ -92,8 +93,13 @@ export async function loadTrainedNetworks(
     );
   }
   const run = await readJsonFile(join(runDir, RUN_FILES.info), RUN_FILES.info, false) as
-    | { experiment?: unknown }
+    | { experiment?: unknown; plugins?: unknown }
     | undefined;
+  // Plugin files the run was trained with (`train --plugin`): their names are in the config.
+  if (Array.isArray(run?.plugins) && "register" in registry) {
+    const reg = registry as PluginResolver & { register(path: string): Promise<unknown> };
+    for (const url of run.plugins) if (typeof url === "string") await reg.register(url);
+  }
   const checkpoint = await readCheckpoint(source);
   const experiment = typeof run?.experiment === "string"
     ? run.experiment
@@ -115,6 +121,7 @@ export async function loadTrainedNetworks(
   }
   const networks = await plugin.loadNetworks({
     tf,
+    ops: hostOps,
     registry,
     config: cfg,
     checkpoint,

@@ -140,6 +140,8 @@ export const fcNetSchema = z.looseObject({
     "orthonormal",
     "gan",
     "identity",
+    // Ours: PyTorch's nn.Linear default, the authors' effective fc init (docs/method.md (4.14)).
+    "torch_linear_default",
   ]),
   bias: z.boolean(),
 });

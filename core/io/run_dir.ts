@@ -95,6 +95,8 @@ export interface RunInfo {
   device: string;
   lipspline: string;
   started: string;
+  /** Plugin files registered with `--plugin` (file URLs); `certify` and `--resume` load them. */
+  plugins?: string[];
 }
 
 /** Write `run.json` atomically. */

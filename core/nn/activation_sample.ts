@@ -39,3 +39,26 @@ export async function sampleActivation(
     (_, c) => Float32Array.from({ length: n }, (_, i) => v[i * channels + c]),
   );
 }
+
+/**
+ * The curves of one activation instance for its figure: its own `sample` when it has one, else
+ * the host samples its `forward` on `x` ({@linkcode sampleActivation}), so that every activation,
+ * a third-party one without `sample` included, gets a figure.
+ *
+ * @example
+ * ```ts ignore
+ * const curves = await activationCurves(tf, module.activation, grid, module.channels, 25, best);
+ * ```
+ */
+export function activationCurves(
+  tf: TF,
+  act: Pick<ActivationInstance, "forward" | "sample">,
+  x: Float32Array,
+  channels: number,
+  ensemble?: number,
+  model = 0,
+): Promise<Float32Array[]> {
+  return typeof act.sample === "function"
+    ? act.sample(x, model)
+    : sampleActivation(tf, act, x, channels, ensemble, model);
+}

@@ -11,6 +11,7 @@ import { type Network, type NetworkModule, sequentialNetwork } from "./network.t
 import type { TF } from "../backend/tf.ts";
 import type { Rng } from "../rng/rng.ts";
 import type { WeightInit } from "./weight_init.ts";
+import { type HostOps, hostOps } from "../plugin/host_ops.ts";
 
 /** `net_params` of a fully connected network (docs/method.md §1). */
 export interface FcNetParams {
@@ -39,35 +40,47 @@ export async function buildFcNetwork(opts: {
   net: FcNetParams;
   activation: ActivationParams;
   ensemble?: number;
+  /**
+   * Initialisation used instead of `net.weight_initialization`, e.g. `torch_linear_default`
+   * for the authors' effective fully connected init (docs/method.md (4.14)).
+   */
+  init?: WeightInit;
+  /** Prefix of every parameter name (e.g. `critic/`), so that networks can share a checkpoint. */
+  namePrefix?: string;
+  /** The ops handed to the plugins (default: the host's own). */
+  ops?: HostOps;
 }): Promise<Network> {
   const { tf, registry, rng, net, activation, ensemble } = opts;
+  const prefix = opts.namePrefix ?? "";
+  const ops = opts.ops ?? hostOps;
   const projectionPlugin = await registry.projection(net.projection);
-  const projection = projectionPlugin.create({ tf }, { bjorckIter: net.bjorck_iter ?? 15 });
+  const projection = projectionPlugin.create({ tf, ops }, { bjorckIter: net.bjorck_iter ?? 15 });
   const linear = await registry.layer("lipschitz_linear");
   const act = await registry.activation(activation.activation_type);
   const sizes = net.layer_sizes;
   for (let i = 1; i < sizes.length - 1; i++) act.validate?.(activation, sizes[i]);
   const modules: NetworkModule[] = [];
   for (let i = 0; i < sizes.length - 1; i++) {
-    const name = `linear${i}`;
+    const name = `${prefix}linear${i}`;
     modules.push({
       type: "layer",
       name,
-      layer: linear.create({ tf, name, ensemble, rng, projection }, {
+      layer: linear.create({ tf, ops, name, ensemble, rng, projection }, {
         inFeatures: sizes[i],
         outFeatures: sizes[i + 1],
         bias: net.bias,
-        init: net.weight_initialization,
+        init: opts.init ?? net.weight_initialization,
       }),
     });
     if (i < sizes.length - 2) {
-      const aname = `activation${i}`;
+      const aname = `${prefix}activation${i}`;
       modules.push({
         type: "activation",
         name: aname,
         channels: sizes[i + 1],
         activation: act.create({
           tf,
+          ops,
           channels: sizes[i + 1],
           mode: "fc",
           ensemble,

@@ -15,7 +15,8 @@ export type WeightInit =
   | "Xavier_uniform"
   | "orthonormal"
   | "gan"
-  | "identity";
+  | "identity"
+  | "torch_linear_default";
 
 function uniform(rng: Rng, n: number, bound: number): Float32Array {
   return Float32Array.from({ length: n }, () => (2 * rng.random() - 1) * bound);
@@ -89,6 +90,9 @@ export function initWeight(rng: Rng, kind: WeightInit, out: number, inp: number)
       return normal(rng, n, 0.02);
     case "identity":
       return Float32Array.from({ length: n }, (_, i) => (Math.floor(i / inp) === i % inp ? 1 : 0));
+    case "torch_linear_default":
+      // PyTorch's nn.Linear default, docs/method.md (4.14): uniform ±1/sqrt(fan_in).
+      return uniform(rng, n, 1 / Math.sqrt(inp));
     default:
       throw new UserError(
         `Cannot initialise weights as weight_initialization is unknown: '${kind}'`,
@@ -96,7 +100,10 @@ export function initWeight(rng: Rng, kind: WeightInit, out: number, inp: number)
   }
 }
 
-/** Initial bias `[out]`: zero for "gan", else uniform ±1/sqrt(fan_in) (docs/method.md §4). */
+/**
+ * Initial bias `[out]`: zero for "gan", else uniform ±1/sqrt(fan_in) (docs/method.md §4; for
+ * "torch_linear_default" this is nn.Linear's default bias, (4.14)).
+ */
 export function initBias(rng: Rng, kind: WeightInit, out: number, inp: number): Float32Array {
   if (kind === "gan") return new Float32Array(out);
   return uniform(rng, out, 1 / Math.sqrt(inp));

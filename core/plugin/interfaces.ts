@@ -18,6 +18,9 @@ import type { TrainingPlan } from "../train/plan.ts";
 import type { Checkpoint } from "../io/checkpoint.ts";
 import type { Network } from "../nn/network.ts";
 import type { core as zodCore, ZodObject, ZodType } from "zod";
+import type { HostOps } from "./host_ops.ts";
+
+export type { HostOps } from "./host_ops.ts";
 
 /** Which optimiser group (and learning rate) a parameter belongs to (docs/method.md §3). */
 export type ParamGroup = "weights" | "spline_coeffs" | "spline_scaling";
@@ -101,6 +104,8 @@ export interface ActivationParams {
 export interface ActivationContext {
   /** The host's TensorFlow.js. */
   tf: TF;
+  /** The host's ops (spline, groupsort, householder, bjorck, ...), bound to `tf` and its kernels. */
+  ops: HostOps;
   /** Number of channels `C` (last axis). */
   channels: number;
   /** `fc` for `[N, C]` inputs, `conv` for NHWC inputs. */
@@ -160,15 +165,26 @@ export interface ProjectionOptions {
   [key: string]: unknown;
 }
 
+/** What a projection plugin gets when it builds one projection. */
+export interface ProjectionContext {
+  /** The host's TensorFlow.js. */
+  tf: TF;
+  /** The host's ops, bound to `tf` and its kernels. */
+  ops: HostOps;
+}
+
 /** A projection plugin (orthonormalize, no_projection, spectral_norm, ...). */
 export interface Projection extends PluginBase {
   readonly kind: "projection";
-  create(ctx: { tf: TF }, options: ProjectionOptions): ProjectionInstance;
+  create(ctx: ProjectionContext, options: ProjectionOptions): ProjectionInstance;
 }
 
 /** What a layer plugin gets when it builds one layer. */
 export interface LayerContext {
+  /** The host's TensorFlow.js. */
   tf: TF;
+  /** The host's ops (bcop, circularPad, bjorck, parameter helpers, ...), bound to `tf`. */
+  ops: HostOps;
   /** Unique prefix for parameter names, e.g. `linear0`. */
   name: string;
   /** Number of models trained together; parameters get a leading `[M]` axis. */
@@ -213,7 +229,10 @@ export interface Progress {
 
 /** Everything an experiment needs from the host while it runs. */
 export interface ExperimentContext {
+  /** The host's TensorFlow.js. */
   tf: TF;
+  /** The host's ops (networks, Adam, fused ops, parameter helpers), bound to `tf`. */
+  ops: HostOps;
   /** The resolved, validated config (the authors' keys plus our optional ones). */
   config: Record<string, unknown>;
   /** `log_dir/exp_name`, already created. */
@@ -244,6 +263,18 @@ export interface ExperimentResult {
   summary: string[];
 }
 
+/** Where a config uses an activation: the shapes its instances get (see `Experiment.activationUses`). */
+export interface ActivationUse {
+  /** The config key holding the activation parameters, e.g. `activation_fn_params`. */
+  section: string;
+  /** Channel counts `C` of the layers using it (each is checked). */
+  channels: number[];
+  /** `fc` (`[N, C]`) or `conv` (NHWC). */
+  mode: "fc" | "conv";
+  /** Models trained as one ensemble (inputs `[M, N, C]`). */
+  ensemble?: number;
+}
+
 /** An experiment plugin (1d, wasserstein, wgan, denoising). */
 export interface Experiment extends PluginBase {
   readonly kind: "experiment";
@@ -260,6 +291,13 @@ export interface Experiment extends PluginBase {
     file: string,
     registry: PluginResolver,
   ): void | Promise<void>;
+  /**
+   * Where the config uses activations, so that `train` can check each named activation's
+   * contract on a tiny input of the real shape before the run folder exists. Omitted: the host
+   * reads every `*activation_fn_params` section with a sibling `*net_params` holding
+   * `layer_sizes` (fully connected) or `num_channels` (convolutional).
+   */
+  activationUses?(config: Record<string, unknown>): ActivationUse[];
   /**
    * Build the training plan (data, model, optimisers, step, evaluation) that the host's training
    * engine runs: the loop, checkpoints, resume, metrics, progress, Ctrl-C and the non-finite
@@ -283,6 +321,8 @@ export interface Experiment extends PluginBase {
 export interface LoadNetworksContext {
   /** The host's TensorFlow.js. */
   tf: TF;
+  /** The host's ops, bound to `tf`. */
+  ops: HostOps;
   /** Resolves activation, layer and projection names. */
   registry: PluginResolver;
   /** The run's resolved config (`config.json`). */
@@ -314,10 +354,31 @@ export type Plugin = Activation | Layer | Projection | Experiment;
 /** The kinds of plugin. */
 export type PluginKind = Plugin["kind"];
 
+/**
+ * A context as a caller of a resolved plugin gives it: `ops` may be left out, and the registry
+ * fills in the host's own ({@linkcode HostOps}) before the plugin sees the context.
+ */
+export type HostContext<C extends { ops: HostOps }> = Omit<C, "ops"> & { ops?: HostOps };
+
+/** An activation plugin as the registry returns it: `create` fills in the host's `ops`. */
+export interface ResolvedActivation extends Omit<Activation, "create"> {
+  create(ctx: HostContext<ActivationContext>): ActivationInstance;
+}
+
+/** A layer plugin as the registry returns it: `create` fills in the host's `ops`. */
+export interface ResolvedLayer<Options = unknown> extends Omit<Layer<Options>, "create"> {
+  create(ctx: HostContext<LayerContext>, options: Options): LayerInstance;
+}
+
+/** A projection plugin as the registry returns it: `create` fills in the host's `ops`. */
+export interface ResolvedProjection extends Omit<Projection, "create"> {
+  create(ctx: HostContext<ProjectionContext>, options: ProjectionOptions): ProjectionInstance;
+}
+
 /** Looks up plugins by name or module path (implemented by the registry). */
 export interface PluginResolver {
-  activation(name: string): Promise<Activation>;
-  layer(name: string): Promise<Layer>;
-  projection(name: string): Promise<Projection>;
+  activation(name: string): Promise<ResolvedActivation>;
+  layer(name: string): Promise<ResolvedLayer>;
+  projection(name: string): Promise<ResolvedProjection>;
   experiment(name: string): Promise<Experiment>;
 }

@@ -1,13 +1,17 @@
 /**
- * The 1d experiment's config: the authors' keys (docs/configs.md) plus ours.
+ * The 1d experiment's config: the authors' keys (docs/configs.md) plus ours:
+ * `net_params.apply_weight_initialization` (default false: the networks start from the authors'
+ * effective initialisation, PyTorch's `nn.Linear` default, docs/method.md (4.14); true applies
+ * `weight_initialization` literally).
  *
  * @module
  */
 import { z } from "zod";
-import { onedConfigSchema, optimizerSchema } from "../../../core/config/config.ts";
+import { fcNetSchema, onedConfigSchema, optimizerSchema } from "../../../core/config/config.ts";
 
 /** Schema of a 1d config. */
 export const onedSchema = onedConfigSchema.extend({
+  net_params: fcNetSchema.extend({ apply_weight_initialization: z.boolean().optional() }),
   optimizer: optimizerSchema.extend({
     lr_spline_coeffs: z.number().positive(),
     lr_spline_scaling_coeffs: z.number().positive(),

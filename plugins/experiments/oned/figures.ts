@@ -56,8 +56,9 @@ export async function writeOnedFigures(
   const R = cfg.spline_range ?? 1;
   const grid = Float32Array.from({ length: 401 }, (_, i) => -1.5 * R + (3 * R * i) / 400);
   for (const m of net.modules) {
-    if (m.type !== "activation" || !m.activation.sample) continue;
-    const channels = await m.activation.sample(grid, best);
+    if (m.type !== "activation") continue;
+    // A plugin without `sample` is sampled by the host through its forward.
+    const channels = await ctx.ops.activationCurves(tf, m.activation, grid, m.channels, M, best);
     const K = cfg.spline_size;
     const knots = m.activation.kind === "linearspline" && K
       ? Float32Array.from({ length: K }, (_, k) => -R + (2 * R * k) / (K - 1))

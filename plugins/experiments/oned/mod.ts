@@ -130,6 +130,17 @@ const oned: Experiment = {
     train_loss: "Train/Loss",
     spline_scaling_coeff_mean: "train/spline_scaling_coeff_mean",
   },
+  // The ensemble of nbr_models fully connected networks: activations get [M, N, C].
+  activationUses(config) {
+    const cfg = config as Partial<OnedConfig>;
+    const sizes = cfg.net_params?.layer_sizes ?? [];
+    return [{
+      section: "activation_fn_params",
+      channels: [...new Set(sizes.slice(1, -1))],
+      mode: "fc",
+      ensemble: cfg.training_options?.nbr_models,
+    }];
+  },
   async validate(config, file, registry) {
     const cfg = validateWith(schema, config, file);
     const act = await registry.activation(cfg.activation_fn_params.activation_type);

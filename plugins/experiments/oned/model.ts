@@ -50,6 +50,11 @@ export async function createOnedModel(
     net: cfg.net_params,
     activation: cfg.activation_fn_params,
     ensemble: M,
+    // The authors' fully connected networks never apply weight_initialization: weights and
+    // biases keep nn.Linear's default (docs/method.md (4.14)); our key applies it literally.
+    ...(cfg.net_params.apply_weight_initialization
+      ? {}
+      : { init: "torch_linear_default" as const }),
   });
   const adam = new Adam(tf, net.parameters(), {
     weights: cfg.optimizer.lr_weights,

@@ -55,8 +55,9 @@ export type {
 } from "./core/plugin/interfaces.ts";
 
 /**
- * Everything a plugin file imports (types, zod, `UserError`, option schemas, a silent progress,
- * figures): the plugin-author entry `plugin.ts`, which loads no TensorFlow.js.
+ * What a plugin file imports (types, zod, a silent progress, run files, figures), from the
+ * plugin-author entry `plugin.ts`, which loads no TensorFlow.js. The config schemas
+ * (`activationParamsSchema`, `fcNetSchema`, ...) are imported from `plugin.ts` itself.
  *
  * @example
  * ```ts
@@ -64,7 +65,30 @@ export type {
  * const options = { my_scale: z.number().positive().optional() };
  * ```
  */
-export * from "./plugin.ts";
+export {
+  activationFigure,
+  activationsFigure,
+  curvesFigure,
+  fitFigure,
+  readMetrics,
+  RUN_FILES,
+  silentProgress,
+  writeFigure,
+  z,
+} from "./plugin.ts";
+export type {
+  ActivationUse,
+  HostContext,
+  HostOps,
+  LoadNetworksContext,
+  OptionsSchema,
+  ProjectionContext,
+  ResolvedActivation,
+  ResolvedLayer,
+  ResolvedProjection,
+  TrainedNetwork,
+  TrainingPlan,
+} from "./plugin.ts";
 
 /**
  * The host's ops, as handed to every plugin in `ctx.ops` (fused ops, spline math, parameter

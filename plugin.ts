@@ -26,7 +26,6 @@
  *     };
  *   },
  * };
- * export default scaled;
  * ```
  *
  * @module
@@ -76,11 +75,12 @@ export type {
   Variable,
 } from "@tensorflow/tfjs-core";
 export type { TF } from "./core/backend/tf.ts";
+export type { PluginManifest } from "./core/plugin/registry.ts";
 export type { Rng, RngState } from "./core/rng/rng.ts";
 export type { Network, NetworkModule } from "./core/nn/network.ts";
 export type { FcNetParams } from "./core/nn/fc_network.ts";
 export type { TrainingPlan } from "./core/train/plan.ts";
-export type { AdamState, LearningRates } from "./core/train/adam.ts";
+export type { Adam, AdamState, LearningRates } from "./core/train/adam.ts";
 export type { Checkpoint, StoredTensor } from "./core/io/checkpoint.ts";
 export type { SplineInit } from "./core/nn/spline_math.ts";
 export type { SplineGrid } from "./core/ops/spline.ts";

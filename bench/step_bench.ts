@@ -8,6 +8,7 @@
 import type { Tensor3D } from "@tensorflow/tfjs-core";
 import { tf } from "../core/backend/tf.ts";
 import { createRegistry } from "../core/plugin/registry.ts";
+import { hostOps } from "../core/plugin/host_ops.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
 import { validateWith } from "../core/config/config.ts";
@@ -28,10 +29,15 @@ function step1d(activation: string): BenchCase {
     info: { models: M, batch: B, layers: "1-10-10-10-1", bjorck_iter: 15, activation },
     async setup() {
       // The experiment's own model and step (plugins/experiments/oned/model.ts).
-      const model = await createOnedModel(tf, createRegistry(builtinPlugins), new MT19937(5), {
-        ...config1d,
-        activation_fn_params: { ...config1d.activation_fn_params, activation_type: activation },
-      });
+      const model = await createOnedModel(
+        { tf, ops: hostOps },
+        createRegistry(builtinPlugins),
+        new MT19937(5),
+        {
+          ...config1d,
+          activation_fn_params: { ...config1d.activation_fn_params, activation_type: activation },
+        },
+      );
       const x = tf.randomUniform([M, B, 1], -1, 1, "float32", 1) as Tensor3D;
       const y = tf.abs(x) as Tensor3D;
       return {

@@ -16,7 +16,10 @@ import { certifyCommand } from "./commands/certify.ts";
 import { dataCommand } from "./commands/data.ts";
 import { denoiseCommand } from "./commands/denoise.ts";
 import { reproduceCommand } from "./commands/reproduce.ts";
+import { sampleCommand } from "./commands/sample.ts";
 import { VERSION } from "./version.ts";
+import { cliArgs, exit, pendingExitCode } from "./runtime.ts";
+import { useEmbeddedAssets } from "./embedded_assets.ts";
 
 const registry = createRegistry(builtinPlugins);
 
@@ -39,6 +42,7 @@ for (
     reproduceCommand(registry),
     dataCommand(),
     denoiseCommand(registry),
+    sampleCommand(registry),
   ]
 ) {
   program.addCommand(cmd as unknown as Command);
@@ -51,22 +55,23 @@ const overrideAll = (c: Command): void => {
 overrideAll(program as unknown as Command);
 
 try {
-  await program.parseAsync(Deno.args, { from: "user" });
-  // A command that completed but failed its check (certify: not certified) set Deno.exitCode.
-  Deno.exit(Deno.exitCode);
+  await useEmbeddedAssets();
+  await program.parseAsync(cliArgs(), { from: "user" });
+  // A command that completed but failed its check (certify: not certified) set the exit code.
+  exit(pendingExitCode());
 } catch (e) {
   if (e instanceof CommanderError) {
     // --help and --version end here with code 0; usage mistakes were already printed.
-    Deno.exit(e.exitCode === 0 ? 0 : 2);
+    exit(e.exitCode === 0 ? 0 : 2);
   }
   if (isUserError(e)) {
     console.error(`error: ${e.message}`);
-    Deno.exit(2);
+    exit(2);
   }
   if (e instanceof DivergedError) {
     console.error(`error: ${e.message}`);
-    Deno.exit(3);
+    exit(3);
   }
   console.error(e);
-  Deno.exit(1);
+  exit(1);
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { PluginManifest } from "../core/plugin/registry.ts";
+import type { PluginManifest } from "../plugin.ts";
 
 /** Every built-in plugin, by kind and config name. */
 export const builtinPlugins: PluginManifest = {

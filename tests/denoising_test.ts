@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runCli, tf, useBackend } from "./helpers.ts";
 import { readCheckpoint } from "../core/io/checkpoint.ts";
-import { encodeGrayPng } from "../core/data/images.ts";
+import { encodeGrayPng, listImages, readGrayImage } from "../core/data/images.ts";
+import { extractPatches, writePatchFile } from "../core/data/patches.ts";
+import { runDenoise } from "../cli/commands/denoise.ts";
+import { isUserError } from "../core/errors.ts";
 import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
@@ -52,7 +55,7 @@ function tinyConfig(train: string, val: string, logDir: string, name: string) {
   };
 }
 
-Deno.test("denoising from the CLI: data patches, train, certify, denoise, report; bad inputs exit 2", async () => {
+Deno.test("denoising from the CLI: data patches, train, certify, denoise, report; a bad input exits 2", async () => {
   const imgs = await imageFolder(3);
   const dir = await Deno.makeTempDir();
   const h5 = join(dir, "train.h5");
@@ -126,88 +129,98 @@ Deno.test("denoising from the CLI: data patches, train, certify, denoise, report
   const m = JSON.parse(await Deno.readTextFile(join(out, "metrics.json")));
   assert.equal(m.images.length, 3);
   assert.ok(m.mean.psnr > 0 && m.mean.noisy_psnr > 0);
+
+  const rep = await runCli(["report", run]);
+  assert.equal(rep.code, 0, rep.stderr);
+
+  // A bad input: one line on stderr, exit 2 (the other bad inputs are checked in-process below).
+  const cfg2 = join(dir, "cfg2.json");
+  await Deno.writeTextFile(cfg2, JSON.stringify(tinyConfig(join(dir, "nope"), imgs, dir, "bad")));
+  const b = await runCli(["train", "--exp", "denoising", "--config", cfg2, "--device", "cpu"]);
+  assert.equal(b.code, 2, b.stderr);
+  assert.match(b.stderr, /neither a folder nor a file: .*nope/);
+  assert.equal(b.stderr.trim().split("\n").filter((l) => l.startsWith("error")).length, 1);
+});
+
+/** Train the tiny config in-process (no CLI), into `dir/name`; returns the run folder. */
+async function trainInProcess(config: Record<string, unknown>, dir: string): Promise<string> {
+  const registry = createRegistry(builtinPlugins);
+  const experiment = await registry.experiment("denoising");
+  const runDir = join(dir, String(config.exp_name));
+  await Deno.mkdir(runDir, { recursive: true });
+  await Deno.writeTextFile(join(runDir, "config.json"), JSON.stringify(config));
+  const ctx: ExperimentContext = {
+    tf,
+    ops: hostOps,
+    config,
+    runDir,
+    registry,
+    rng: new MT19937(3),
+    progress: { start() {}, update() {}, stop() {} },
+    log: () => {},
+    signal: new AbortController().signal,
+    logMetrics: () => Promise.resolve(),
+  };
+  await train(ctx, await experiment.prepare!(ctx));
+  return runDir;
+}
+
+Deno.test("denoising in-process: denoise is reproducible, takes any image size; bad inputs are UserErrors", async () => {
+  await useBackend("cpu");
+  const imgs = await imageFolder(2);
+  const dir = await Deno.makeTempDir();
+  const registry = createRegistry(builtinPlugins);
+  const config = tinyConfig(imgs, imgs, dir, "run") as unknown as Record<string, unknown>;
+  (config.training_options as Record<string, unknown>).epochs = 1;
+  const run = await trainInProcess(config, dir);
+  const quiet = () => {};
+
   // Same seed, same noise: same numbers.
-  const d2 = await runCli([
-    "denoise",
-    run,
-    "--input",
-    imgs,
-    "--sigma",
-    "25",
-    "--seed",
-    "1",
-    "--out",
-    out,
-    "--device",
-    "cpu",
-  ]);
-  assert.deepEqual(
-    JSON.parse(await Deno.readTextFile(join(out, "metrics.json"))).mean,
-    m.mean,
-    d2.stderr,
-  );
+  const out = join(dir, "out");
+  const opts = { input: imgs, sigma: "25", seed: "1", out, device: "cpu" as const };
+  const a = await runDenoise(run, opts, registry, quiet);
+  const again = await runDenoise(run, opts, registry, quiet);
+  assert.equal(a.length, 2);
+  assert.deepEqual(again, a);
+  assert.ok(a.every((row) => row.psnr! > 0 && row.noisy_psnr! > 0));
+
   // Without --sigma: one odd-sized image in, one denoised image out.
   const odd = join(dir, "odd.png");
   await Deno.writeFile(
     odd,
     encodeGrayPng({ height: 17, width: 30, data: new Float32Array(510).fill(0.4) }),
   );
-  const d3 = await runCli([
-    "denoise",
+  const rows = await runDenoise(
     join(run, "checkpoint.h5"),
-    "--input",
-    odd,
-    "--out",
-    out,
-    "--device",
-    "cpu",
-  ]);
-  assert.equal(d3.code, 0, d3.stderr);
+    { input: odd, out, device: "cpu" },
+    registry,
+    quiet,
+  );
+  assert.deepEqual([rows[0].height, rows[0].width, rows[0].psnr], [17, 30, undefined]);
   assert.ok((await Deno.stat(join(out, "odd_denoised.png"))).size > 0);
 
-  const rep = await runCli(["report", run]);
-  assert.equal(rep.code, 0, rep.stderr);
-
-  // Bad inputs: one line on stderr, exit 2.
-  const bad = async (args: string[], re: RegExp) => {
-    const b = await runCli(args);
-    assert.equal(b.code, 2, `${args.join(" ")}: ${b.stderr}`);
-    assert.match(b.stderr, re);
-    assert.equal(b.stderr.trim().split("\n").filter((l) => l.startsWith("error")).length, 1);
+  // Bad inputs: UserErrors naming what is wrong (the CLI prints them on one line, exit 2).
+  const userError = async (f: () => Promise<unknown>, re: RegExp) => {
+    const e = await f().then(() => null, (err) => err);
+    assert.ok(isUserError(e), `expected a UserError, got ${e}`);
+    assert.match((e as Error).message, re);
   };
-  const cfg2 = join(dir, "cfg2.json");
-  await Deno.writeTextFile(cfg2, JSON.stringify(tinyConfig(join(dir, "nope"), imgs, dir, "bad")));
-  await bad(
-    ["train", "--exp", "denoising", "--config", cfg2, "--device", "cpu"],
-    /neither a folder nor a file: .*nope/,
-  );
-  const wrong = join(dir, "wrong.h5");
-  await runCli([
-    "data",
-    "patches",
-    "--images",
-    imgs,
-    "--out",
-    wrong,
-    "--size",
-    "8",
-    "--stride",
-    "8",
-  ]);
-  await Deno.writeTextFile(cfg2, JSON.stringify(tinyConfig(wrong, imgs, dir, "bad2")));
-  await bad(
-    ["train", "--exp", "denoising", "--config", cfg2, "--device", "cpu"],
-    /must be \[1, 12, 12\]/,
-  );
-  await bad(
-    ["denoise", run, "--input", join(dir, "none.png"), "--device", "cpu"],
+  await userError(
+    () => runDenoise(run, { input: join(dir, "none.png"), device: "cpu" }, registry, quiet),
     /--input does not exist/,
   );
-  await bad(
-    ["denoise", run, "--input", imgs, "--sigma", "x", "--device", "cpu"],
+  await userError(
+    () => runDenoise(run, { input: imgs, sigma: "x", device: "cpu" }, registry, quiet),
     /Invalid --sigma/,
   );
-  await bad(["data", "patches", "--images", join(dir, "none"), "--out", h5], /not a folder/);
+  const wrong = join(dir, "wrong.h5");
+  await writePatchFile(wrong, extractPatches([await readGrayImage(join(imgs, "img0.png"))], {
+    size: 8,
+    stride: 8,
+  }));
+  const bad = tinyConfig(wrong, imgs, dir, "bad2") as unknown as Record<string, unknown>;
+  await userError(() => trainInProcess(bad, dir), /must be \[1, 12, 12\]/);
+  await userError(() => listImages(join(dir, "none"), "image folder (--images)"), /not a folder/);
 });
 
 Deno.test("denoising noise is drawn from the run's RNG: a run stopped mid-epoch and resumed ends identically", async () => {

@@ -61,7 +61,7 @@ Deno.test("plugins new activation writes a plugin and a test that pass as genera
     const r = await runCli(["plugins", "new", "activation", "neg_slope", "--dir", dir]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /imports lipspline as "\.\.\/"/);
-    for (const args of [["fmt", "--check"], ["lint"], ["check"], ["test", "-A"]]) {
+    for (const args of [["fmt", "--check"], ["lint"], ["test", "-A"]]) {
       const out = await new Deno.Command(Deno.execPath(), {
         args: [...args, dir],
         cwd: root,

@@ -17,6 +17,10 @@ import { csvTable, markdownTable, type MergeRow } from "../core/reproduce/merge.
 import { readCheckpoint, writeCheckpoint } from "../core/io/checkpoint.ts";
 import { applyOverrides, loadConfigFile } from "../core/config/config.ts";
 import { isUserError } from "../core/errors.ts";
+import { runMerge } from "../cli/commands/reproduce.ts";
+import { createRegistry } from "../core/plugin/registry.ts";
+import { builtinPlugins } from "../plugins/builtin.ts";
+import { useBackend } from "./helpers.ts";
 
 const CONFIG = new URL("../configs/config_1d.json", import.meta.url).pathname;
 const TINY = [
@@ -203,8 +207,16 @@ Deno.test({
     assert.match(again.stdout, /0 to train, 1 finished/);
     assert.match(again.stdout, /f1_relu_seed5: skipped \(finished\)/);
 
-    const m = await cli(["reproduce", "merge", out, "--device", "cpu"]);
-    assert.equal(m.code, 0, m.stderr);
+    // The merge, in-process (the same function as `reproduce merge OUT`).
+    await useBackend("cpu");
+    const { rows } = await runMerge(out, createRegistry(builtinPlugins), {
+      certify: true,
+      device: "cpu",
+    }, () => {});
+    assert.deepEqual(rows.map((r) => [r.name, r.state]), [
+      ["f1_relu_seed5", "done"],
+      ["f2_relu_seed5", "done"],
+    ]);
     const md = await Deno.readTextFile(join(out, "table.md"));
     const relu = md.split("\n").find((l) => l.startsWith("| relu |"))!;
     const [, , f1Median, f1Min, f1Bound, f2Median] = relu.split("|").map((s) => s.trim());
@@ -280,8 +292,9 @@ Deno.test("the cluster examples give lipspline as many shards as the scheduler s
   const dir = new URL("../examples/cluster/", import.meta.url).pathname;
   const slurm = await Deno.readTextFile(join(dir, "slurm_reproduce_1d.sh"));
   const [, lo, hi] = /#SBATCH --array=(\d+)-(\d+)/.exec(slurm)!;
-  assert.match(slurm, /reproduce 1d --out/);
-  assert.doesNotMatch(slurm, /--shard/, "the slice comes from the array variables");
+  const srun = slurm.split("\n").find((l) => l.startsWith("srun "))!;
+  assert.match(srun, /reproduce 1d --out/);
+  assert.doesNotMatch(srun, /--shard/, "the slice comes from the array variables");
   const tasks = Number(hi) - Number(lo) + 1;
   const k8s = await Deno.readTextFile(join(dir, "k8s_reproduce_1d.yaml"));
   const completions = Number(/completions: (\d+)/.exec(k8s)![1]);

@@ -10,6 +10,7 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
+import { setExitCode } from "../runtime.ts";
 import { join } from "node:path";
 import { DEVICE_CHOICES, type DeviceChoice, initBackend } from "../../core/backend/backend.ts";
 import { certifyNetwork, type CertifyResult } from "../../core/certify/certify.ts";
@@ -386,7 +387,7 @@ export function certifyCommand(registry: PluginResolver) {
     )
     .action(async (target: string, opts) => {
       const { code } = await runCertify(target, opts as CertifyCliOptions, registry);
-      // The CLI's entry point exits with this code (main.ts: Deno.exit(Deno.exitCode)).
-      if (code !== 0) Deno.exitCode = code;
+      // The CLI's entry point exits with this code (main.ts: pendingExitCode()).
+      if (code !== 0) setExitCode(code);
     });
 }

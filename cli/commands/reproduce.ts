@@ -39,6 +39,7 @@ import {
   collectRows,
   markdownTable,
   median,
+  type MergeRow,
   writeMerge,
 } from "../../core/reproduce/merge.ts";
 import { CONFIG_DIR, PROJECT_ROOT } from "../paths.ts";
@@ -125,16 +126,21 @@ function certifier(
   };
 }
 
-/** Merge `out` and print where the table went (and the table itself). */
-async function mergeAndPrint(
+/**
+ * `reproduce merge` in-process: collect the cells of `out` (certifying finished ones unless
+ * `certify` is false), write the table files and print the Markdown table and where they went.
+ */
+export async function runMerge(
   out: string,
   registry: Registry,
   opts: { certify: boolean; device: DeviceChoice },
-): Promise<void> {
+  print: (line: string) => void = console.log,
+): Promise<{ rows: MergeRow[]; files: Awaited<ReturnType<typeof writeMerge>> }> {
   const rows = await collectRows(out, opts.certify ? certifier(registry, opts.device) : undefined);
   const files = await writeMerge(out, rows);
-  console.log(markdownTable(rows));
-  console.log(`wrote ${files.markdown}, ${files.csv}, ${files.png}, ${files.svg}`);
+  print(markdownTable(rows));
+  print(`wrote ${files.markdown}, ${files.csv}, ${files.png}, ${files.svg}`);
+  return { rows, files };
 }
 
 function describeJob(job: CellJob): string {
@@ -304,7 +310,7 @@ function oneDCommand(registry: Registry) {
           (notRun ? `; ${notRun} not started` : ""),
       );
       if (shard.count === 1) {
-        await mergeAndPrint(out, registry, {
+        await runMerge(out, registry, {
           certify: opts.certify,
           device: opts.device ?? "auto",
         });
@@ -337,7 +343,7 @@ function mergeCommand(registry: Registry) {
         "its checkpoint).",
     )
     .action(async (dir: string, opts) => {
-      await mergeAndPrint(dir, registry, { certify: opts.certify, device: opts.device });
+      await runMerge(dir, registry, { certify: opts.certify, device: opts.device });
     });
 }
 

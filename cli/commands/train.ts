@@ -38,7 +38,9 @@ import { createProgress, formatTable } from "../../core/output/progress.ts";
 import { TensorBoardWriter } from "../../core/metrics/tensorboard.ts";
 import type { Registry } from "../../core/plugin/registry.ts";
 import { CONFIG_DIR } from "../paths.ts";
+import { embeddedConfig } from "../embedded_configs.ts";
 import { VERSION } from "../version.ts";
+import { exit, onInterrupt, stdoutIsTerminal, writeStdout } from "../runtime.ts";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -114,7 +116,11 @@ export function trainCommand(registry: Registry) {
         }
         const experiment = await registry.experiment(expName);
         file = resolveConfigPath(opts.config, experiment.defaultConfig);
-        config = await loadConfigFile(file);
+        // A single-file binary carries the shipped configs as modules.
+        const shipped = !opts.config && !existsSync(file)
+          ? embeddedConfig(experiment.defaultConfig)
+          : undefined;
+        config = shipped ?? await loadConfigFile(file);
       }
       if (!expName) {
         throw new UserError(
@@ -170,10 +176,10 @@ export function trainCommand(registry: Registry) {
       };
       await writeRunInfo(runDir, info);
 
-      const tty = Deno.stdout.isTerminal() && !opts.quiet;
+      const tty = stdoutIsTerminal() && !opts.quiet;
       const progress = createProgress({
         tty,
-        write: (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)),
+        write: writeStdout,
       });
       const tb = new TensorBoardWriter(join(runDir, RUN_FILES.tensorboard));
       const tags = experiment.tensorboardTags ?? {};
@@ -181,13 +187,13 @@ export function trainCommand(registry: Registry) {
       let interrupts = 0;
       const onSigint = () => {
         interrupts++;
-        if (interrupts > 1) Deno.exit(130);
+        if (interrupts > 1) exit(130);
         console.error(
           "\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to quit now)",
         );
         controller.abort();
       };
-      Deno.addSignalListener("SIGINT", onSigint);
+      const removeInterrupt = onInterrupt(onSigint);
       const ctx: ExperimentContext = {
         tf,
         ops: hostOps,
@@ -222,7 +228,7 @@ export function trainCommand(registry: Registry) {
         for (const line of result.summary) console.log(line);
         console.log(`run folder: ${runDir}`);
       } finally {
-        Deno.removeSignalListener("SIGINT", onSigint);
+        removeInterrupt();
         await tb.close();
       }
     });

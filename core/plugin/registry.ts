@@ -8,13 +8,10 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type {
-  Activation,
   Experiment,
-  Layer,
   Plugin,
   PluginKind,
   PluginResolver,
-  Projection,
   ResolvedActivation,
   ResolvedLayer,
   ResolvedProjection,

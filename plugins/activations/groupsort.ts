@@ -5,12 +5,13 @@
  *
  * @module
  */
-import type { Tensor } from "@tensorflow/tfjs-core";
-import type { Activation, ActivationParams } from "../../core/plugin/interfaces.ts";
-import { sampleActivation } from "../../core/nn/activation_sample.ts";
-import { UserError } from "../../core/errors.ts";
-import { activationParamsSchema } from "../../core/config/config.ts";
-import { groupSort } from "../../core/ops/groupsort.ts";
+import {
+  type Activation,
+  type ActivationParams,
+  activationParamsSchema,
+  type Tensor,
+  UserError,
+} from "../../plugin.ts";
 
 function groupSize(params: ActivationParams, channels: number): number {
   const g = params.groupsort_groupsize ?? 2;
@@ -37,10 +38,10 @@ const groupsort: Activation = {
     groupSize(params, channels);
   },
   create(ctx) {
-    const { tf, channels, ensemble } = ctx;
+    const { tf, ops, channels, ensemble } = ctx;
     const g = groupSize(ctx.params, channels);
     // Sorted in one fused kernel on CPU backends; stock ops elsewhere (see ops/groupsort.ts).
-    const forward = (x: Tensor): Tensor => groupSort(x, g);
+    const forward = (x: Tensor): Tensor => ops.groupSort(x, g);
     const self = {
       kind: "groupsort",
       parameters: () => [],
@@ -51,7 +52,7 @@ const groupsort: Activation = {
           method: "1 by construction: sorting each group is 1-Lipschitz in the 2-norm",
         }),
       sample: (x: Float32Array, model?: number) =>
-        sampleActivation(tf, self, x, channels, ensemble, model),
+        ops.sampleActivation(tf, self, x, channels, ensemble, model),
     };
     return self;
   },

@@ -6,12 +6,7 @@
  *
  * @module
  */
-import type { Tensor } from "@tensorflow/tfjs-core";
-import type { Activation } from "../../core/plugin/interfaces.ts";
-import { channelShape, createParameter } from "../../core/nn/parameters.ts";
-import { sampleActivation } from "../../core/nn/activation_sample.ts";
-import { UserError } from "../../core/errors.ts";
-import { householder as householderOp } from "../../core/ops/householder.ts";
+import { type Activation, type Tensor, UserError } from "../../plugin.ts";
 
 function checkEven(channels: number): void {
   if (channels % 2 !== 0) {
@@ -31,11 +26,11 @@ const householder: Activation = {
     checkEven(channels);
   },
   create(ctx) {
-    const { tf, channels, ensemble } = ctx;
+    const { tf, ops, channels, ensemble } = ctx;
     checkEven(channels);
     const half = channels / 2;
-    const shape = channelShape(half, ensemble);
-    const theta = createParameter(
+    const shape = ops.channelShape(half, ensemble);
+    const theta = ops.createParameter(
       tf,
       `${ctx.name}/householder_theta`,
       "weights",
@@ -43,7 +38,7 @@ const householder: Activation = {
       new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(Math.PI / 2),
     );
     // One fused kernel on CPU backends; stock ops elsewhere (see ops/householder.ts).
-    const forward = (x: Tensor): Tensor => householderOp(x, theta.variable);
+    const forward = (x: Tensor): Tensor => ops.householder(x, theta.variable);
     const self = {
       kind: "householder",
       parameters: () => [theta],
@@ -55,7 +50,7 @@ const householder: Activation = {
             "continuous across s = 0",
         }),
       sample: (x: Float32Array, model?: number) =>
-        sampleActivation(tf, self, x, channels, ensemble, model),
+        ops.sampleActivation(tf, self, x, channels, ensemble, model),
     };
     return self;
   },

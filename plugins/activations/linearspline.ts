@@ -9,26 +9,25 @@
  *
  * @module
  */
-import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from "@tensorflow/tfjs-core";
-import type { Activation, ActivationParams, Parameter } from "../../core/plugin/interfaces.ts";
-import { createParameter, repeatValues } from "../../core/nn/parameters.ts";
 import {
-  gridStep,
-  initialCoefficients,
-  lsOldNormalize,
-  maxSlope,
-  projectCoefficients,
-  projectWithTv2,
+  type Activation,
+  type ActivationParams,
+  activationParamsSchema,
+  type Parameter,
+  type Scalar,
   type SplineInit,
-  tv2,
-} from "../../core/nn/spline_math.ts";
-import { linearSpline } from "../../core/ops/spline.ts";
-import { sampleActivation } from "../../core/nn/activation_sample.ts";
-import { UserError } from "../../core/errors.ts";
-import { activationParamsSchema } from "../../core/config/config.ts";
+  type Tensor,
+  type Tensor1D,
+  type Tensor2D,
+  type Tensor3D,
+  UserError,
+} from "../../plugin.ts";
 
 /** The types of the keys of `activation_fn_params` the spline reads. */
 const keys = activationParamsSchema.shape;
+
+/** The spline initialisations (docs/method.md §3). */
+const INITS: readonly SplineInit[] = ["identity", "relu", "absolute_value", "maxmin", "zero"];
 
 interface SplineSettings {
   size: number;
@@ -55,10 +54,18 @@ function settings(params: ActivationParams): SplineSettings {
       }`,
     );
   }
+  const init = params.spline_init ?? "relu";
+  if (!INITS.includes(init)) {
+    throw new UserError(
+      `Cannot initialise the spline as spline_init is unknown: '${init}', expected ${
+        INITS.join(", ")
+      }`,
+    );
+  }
   return {
     size,
     range,
-    init: (params.spline_init ?? "relu") as SplineInit,
+    init,
     constrained: params.lipschitz_constrained ?? true,
     // 1d config only: elsewhere the scaling coefficients are always trained (docs/method.md §1).
     trainScaling: params.spline_scaling_coeff ?? true,
@@ -80,25 +87,24 @@ const linearspline: Activation = {
     lmbda: keys.lmbda,
   },
   validate(params, channels) {
-    const s = settings(params);
-    initialCoefficients(s.init, 1, s.size, s.range);
+    settings(params);
     if (channels < 1) throw new UserError(`Cannot build linearspline with ${channels} channels`);
   },
   create(ctx) {
-    const { tf, channels, ensemble } = ctx;
+    const { tf, ops, channels, ensemble } = ctx;
     const s = settings(ctx.params);
     const M = ensemble ?? 1;
     const K = s.size;
-    const T = gridStep(s.range, K);
+    const T = ops.gridStep(s.range, K);
     const lead = ensemble ? [M, channels] : [channels];
-    const coef = createParameter(
+    const coef = ops.createParameter(
       tf,
       `${ctx.name}/spline_coefficients`,
       "spline_coeffs",
       [...lead, K],
-      repeatValues(initialCoefficients(s.init, channels, K, s.range), M),
+      ops.repeatValues(ops.initialCoefficients(s.init, channels, K, s.range), M),
     );
-    const alpha = createParameter(
+    const alpha = ops.createParameter(
       tf,
       `${ctx.name}/spline_scaling_coefficients`,
       "spline_scaling",
@@ -110,12 +116,12 @@ const linearspline: Activation = {
 
     /** The coefficients used in the forward pass: projected when constrained (docs/method.md §3). */
     const projected = (): Tensor =>
-      s.constrained ? projectCoefficients(tf, coef.variable, T) : coef.variable;
+      s.constrained ? ops.projectCoefficients(tf, coef.variable, T) : coef.variable;
 
     /** The spline applied to `x` with coefficients `p`. */
     const evaluate = (x: Tensor, p: Tensor): Tensor => {
       const x3 = tf.reshape(x, [ensemble ? M : 1, -1, channels]) as Tensor3D;
-      const y = linearSpline(
+      const y = ops.linearSpline(
         x3,
         tf.reshape(p, [M * channels, K]) as Tensor2D,
         tf.reshape(alpha.variable, [M * channels]) as Tensor1D,
@@ -130,20 +136,20 @@ const linearspline: Activation = {
       parameters: () => params,
       forward,
       // TV(2) summed over channels (and models), docs/method.md §3.
-      regularization: (): Scalar => tf.tidy(() => tf.sum(tv2(tf, projected(), T)) as Scalar),
+      regularization: (): Scalar => tf.tidy(() => tf.sum(ops.tv2(tf, projected(), T)) as Scalar),
       forwardWithRegularization: (x: Tensor) =>
         tf.tidy(() => {
           if (!s.constrained) {
             const c = coef.variable;
-            return { y: evaluate(x, c), regularization: tf.sum(tv2(tf, c, T)) as Scalar };
+            return { y: evaluate(x, c), regularization: tf.sum(ops.tv2(tf, c, T)) as Scalar };
           }
-          const [p, tv] = projectWithTv2(tf, coef.variable, T);
+          const [p, tv] = ops.projectWithTv2(tf, coef.variable, T);
           return { y: evaluate(x, p), regularization: tf.sum(tv) as Scalar };
         }),
       afterStep() {
         // "LS old" mode (docs/method.md §3): rescale raw coefficients after every optimiser step.
         if (!s.constrained) {
-          const next = lsOldNormalize(tf, coef.variable, T);
+          const next = ops.lsOldNormalize(tf, coef.variable, T);
           coef.variable.assign(next);
           next.dispose();
         }
@@ -151,7 +157,7 @@ const linearspline: Activation = {
       async lipschitzBound() {
         // The spline's Lipschitz constant is its largest |slope|; alpha cancels in s(ax)/a.
         const m = tf.tidy(() => {
-          const sl = maxSlope(tf, projected(), T);
+          const sl = ops.maxSlope(tf, projected(), T);
           return ensemble ? tf.max(sl, 1) : tf.reshape(tf.max(sl), [1]);
         });
         const perModel = Array.from(await m.data());
@@ -163,7 +169,7 @@ const linearspline: Activation = {
         };
       },
       sample: (x: Float32Array, model?: number) =>
-        sampleActivation(tf, self, x, channels, ensemble, model),
+        ops.sampleActivation(tf, self, x, channels, ensemble, model),
       /** Knot positions in input units for model 0 (`t_k / alpha_c`), for figures. */
       grid: { size: K, range: s.range, step: T },
     };

@@ -5,12 +5,13 @@
  *
  * @module
  */
-import type { Tensor } from "@tensorflow/tfjs-core";
-import type { Activation, ActivationParams } from "../../core/plugin/interfaces.ts";
-import { channelShape, createParameter, repeatValues } from "../../core/nn/parameters.ts";
-import { sampleActivation } from "../../core/nn/activation_sample.ts";
-import { UserError } from "../../core/errors.ts";
-import { activationParamsSchema } from "../../core/config/config.ts";
+import {
+  type Activation,
+  type ActivationParams,
+  activationParamsSchema,
+  type Tensor,
+  UserError,
+} from "../../plugin.ts";
 
 function initialSlopes(params: ActivationParams, channels: number): Float32Array {
   const init = params.prelu_init ?? -1;
@@ -37,13 +38,13 @@ const prelu: Activation = {
     initialSlopes(params, channels);
   },
   create(ctx) {
-    const { tf, channels, ensemble } = ctx;
-    const a = createParameter(
+    const { tf, ops, channels, ensemble } = ctx;
+    const a = ops.createParameter(
       tf,
       `${ctx.name}/prelu_slope`,
       "weights",
-      channelShape(channels, ensemble),
-      repeatValues(initialSlopes(ctx.params, channels), ensemble ?? 1),
+      ops.channelShape(channels, ensemble),
+      ops.repeatValues(initialSlopes(ctx.params, channels), ensemble ?? 1),
     );
     const clipped = () => tf.clipByValue(a.variable, -1, 1);
     const self = {
@@ -69,7 +70,7 @@ const prelu: Activation = {
         };
       },
       sample: (x: Float32Array, model?: number) =>
-        sampleActivation(tf, self, x, channels, ensemble, model),
+        ops.sampleActivation(tf, self, x, channels, ensemble, model),
     };
     return self;
   },

@@ -3,8 +3,7 @@
  *
  * @module
  */
-import type { Activation } from "../../core/plugin/interfaces.ts";
-import { sampleActivation } from "../../core/nn/activation_sample.ts";
+import type { Activation } from "../../plugin.ts";
 
 const relu: Activation = {
   kind: "activation",
@@ -19,7 +18,7 @@ const relu: Activation = {
       forward: (x: Parameters<typeof ctx.tf.relu>[0]) => ctx.tf.relu(x),
       lipschitzBound: () => Promise.resolve({ value: 1, method: "slopes of relu are 0 and 1" }),
       sample: (x: Float32Array, model?: number) =>
-        sampleActivation(ctx.tf, self, x, ctx.channels, ctx.ensemble, model),
+        ctx.ops.sampleActivation(ctx.tf, self, x, ctx.channels, ctx.ensemble, model),
     };
     return self;
   },

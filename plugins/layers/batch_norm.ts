@@ -41,7 +41,9 @@ const batchNorm: Layer<BatchNormOptions> = {
     const { tf, rng } = ctx;
     const C = o.channels;
     if (!Number.isInteger(C) || C < 1) {
-      throw new UserError(`Cannot build batch_norm '${ctx.name}' as channels must be a positive integer: channels is ${C}`);
+      throw new UserError(
+        `Cannot build batch_norm '${ctx.name}' as channels must be a positive integer: channels is ${C}`,
+      );
     }
     const momentum = o.momentum ?? 0.1;
     const eps = o.eps ?? 1e-5;
@@ -49,8 +51,22 @@ const batchNorm: Layer<BatchNormOptions> = {
     for (let c = 0; c < C; c++) g[c] = o.init === "gan" ? 1 + 0.02 * rng.normal() : 1;
     const gamma = createParameter(tf, `${ctx.name}/gamma`, "weights", [C], g);
     const beta = createParameter(tf, `${ctx.name}/beta`, "weights", [C], new Float32Array(C));
-    const runMean = createParameter(tf, `${ctx.name}/running_mean`, "weights", [C], new Float32Array(C), false);
-    const runVar = createParameter(tf, `${ctx.name}/running_var`, "weights", [C], new Float32Array(C).fill(1), false);
+    const runMean = createParameter(
+      tf,
+      `${ctx.name}/running_mean`,
+      "weights",
+      [C],
+      new Float32Array(C),
+      false,
+    );
+    const runVar = createParameter(
+      tf,
+      `${ctx.name}/running_var`,
+      "weights",
+      [C],
+      new Float32Array(C).fill(1),
+      false,
+    );
     const params: Parameter[] = [gamma, beta, runMean, runVar];
     return {
       kind: "batch_norm",
@@ -66,7 +82,10 @@ const batchNorm: Layer<BatchNormOptions> = {
         if (!(opts?.training ?? true)) {
           return tf.tidy(() =>
             tf.add(
-              tf.mul(tf.div(tf.sub(x, runMean.variable), tf.sqrt(tf.add(runVar.variable, eps))), gamma.variable),
+              tf.mul(
+                tf.div(tf.sub(x, runMean.variable), tf.sqrt(tf.add(runVar.variable, eps))),
+                gamma.variable,
+              ),
               beta.variable,
             )
           );
@@ -77,16 +96,23 @@ const batchNorm: Layer<BatchNormOptions> = {
           // Running statistics: the loss never reads them, so no gradient flows through here.
           tf.tidy(() => {
             const m = mean, v = variance;
-            runMean.variable.assign(tf.add(tf.mul(runMean.variable, 1 - momentum), tf.mul(m, momentum)));
+            runMean.variable.assign(
+              tf.add(tf.mul(runMean.variable, 1 - momentum), tf.mul(m, momentum)),
+            );
             const unbiased = n > 1 ? tf.mul(v, n / (n - 1)) : v;
-            runVar.variable.assign(tf.add(tf.mul(runVar.variable, 1 - momentum), tf.mul(unbiased, momentum)));
+            runVar.variable.assign(
+              tf.add(tf.mul(runVar.variable, 1 - momentum), tf.mul(unbiased, momentum)),
+            );
           });
           const xhat = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps)));
           return tf.add(tf.mul(xhat, gamma.variable), beta.variable);
         });
       },
       lipschitzBound: () =>
-        Promise.resolve({ value: null, method: "batch norm in training mode is not Lipschitz-bounded" }),
+        Promise.resolve({
+          value: null,
+          method: "batch norm in training mode is not Lipschitz-bounded",
+        }),
     };
   },
 };

@@ -7,22 +7,13 @@
  *
  * @module
  */
-import type { Tensor } from "@tensorflow/tfjs-core";
-import type { Layer, LayerInstance, Parameter } from "../../core/plugin/interfaces.ts";
-import { createParameter } from "../../core/nn/parameters.ts";
-import { initWeight } from "../../core/nn/weight_init.ts";
-import { UserError } from "../../core/errors.ts";
 import {
-  BCOP_BJORCK_ITERS,
-  BCOP_POWER_ITERS,
-  bcopKernel,
-  bcopMatrixCount,
-  circularConv2d,
-} from "../../core/ops/bcop.ts";
-import {
-  circularConvSpectralNormUpperBound,
-  EXACT_BOUND_METHOD,
-} from "../../core/certify/spectral_norm.ts";
+  type Layer,
+  type LayerInstance,
+  type Parameter,
+  type Tensor,
+  UserError,
+} from "../../plugin.ts";
 
 /** Options of a BCOP convolution layer. */
 export interface BcopConvOptions {
@@ -108,34 +99,40 @@ const bcopConv: Layer<BcopConvOptions> = {
   version: "1.0.0",
   description: "orthogonal convolution (BCOP), stride 1, circular padding",
   create(ctx, o): BcopConvInstance {
-    const { tf, rng } = ctx;
+    const { tf, ops, rng } = ctx;
     checkOptions(ctx.name, o, ctx.ensemble);
     const { inChannels: cin, outChannels: cout, kernelSize: k } = o;
     const M = Math.max(cin, cout);
-    const count = bcopMatrixCount(k);
-    const bjorckIters = o.bjorckIters ?? BCOP_BJORCK_ITERS;
-    const powerIters = o.powerIters ?? BCOP_POWER_ITERS;
+    const count = ops.bcopMatrixCount(k);
+    const bjorckIters = o.bjorckIters ?? ops.BCOP_BJORCK_ITERS;
+    const powerIters = o.powerIters ?? ops.BCOP_POWER_ITERS;
 
     // Each matrix orthogonal (QR of a Gaussian, sign-corrected) times the gain 1/sqrt(M).
     const values = new Float32Array(count * M * M);
     const gain = 1 / Math.sqrt(M);
     for (let j = 0; j < count; j++) {
-      const q = initWeight(rng, "orthonormal", M, M);
+      const q = ops.initWeight(rng, "orthonormal", M, M);
       for (let i = 0; i < q.length; i++) values[j * M * M + i] = q[i] * gain;
     }
-    const matrices = createParameter(tf, `${ctx.name}/matrices`, "weights", [count, M, M], values);
+    const matrices = ops.createParameter(
+      tf,
+      `${ctx.name}/matrices`,
+      "weights",
+      [count, M, M],
+      values,
+    );
     const params: Parameter[] = [matrices];
     let bias: Parameter | undefined;
     if (o.bias) {
       const bound = 1 / Math.sqrt(cout);
       const b = Float32Array.from({ length: cout }, () => (2 * rng.random() - 1) * bound);
-      bias = createParameter(tf, `${ctx.name}/bias`, "weights", [cout], b);
+      bias = ops.createParameter(tf, `${ctx.name}/bias`, "weights", [cout], b);
       params.push(bias);
     }
 
     // The constraint, in one place: the orthogonal conv weight built from the matrices.
     const construct = (): Tensor =>
-      bcopKernel(matrices.variable, k, cin, cout, { bjorckIters, powerIters });
+      ops.bcopKernel(matrices.variable, k, cin, cout, { bjorckIters, powerIters });
 
     // In evaluation the weight is built once per value of the matrices: `assign` gives the
     // variable a new data id, which invalidates the cache.
@@ -168,7 +165,7 @@ const bcopConv: Layer<BcopConvOptions> = {
           );
         }
         return tf.tidy(() => {
-          const y = circularConv2d(x, kernel(opts));
+          const y = ops.circularConv2d(x, kernel(opts));
           return bias ? tf.add(y, bias.variable) : y;
         });
       },
@@ -182,8 +179,8 @@ const bcopConv: Layer<BcopConvOptions> = {
         const data = new Float32Array(await weight.data());
         weight.dispose();
         return {
-          value: circularConvSpectralNormUpperBound(data, k, cin, cout, h, w),
-          method: `${EXACT_BOUND_METHOD}: largest singular value of the circular convolution ` +
+          value: ops.circularConvSpectralNormUpperBound(data, k, cin, cout, h, w),
+          method: `${ops.EXACT_BOUND_METHOD}: largest singular value of the circular convolution ` +
             `on a ${h}×${w} input, one complex ${cin}×${cout} SVD per frequency of the 2-D DFT ` +
             "of the constructed kernel (Sedghi et al. 2019)",
         };

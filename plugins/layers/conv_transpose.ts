@@ -39,16 +39,23 @@ const convTranspose: Layer<ConvTransposeOptions> = {
     const { inChannels: cin, outChannels: cout, kernelSize: k, stride: s, padding: p } = o;
     for (const [key, v] of Object.entries({ cin, cout, k, s })) {
       if (!Number.isInteger(v) || v < 1) {
-        throw new UserError(`Cannot build conv_transpose '${ctx.name}' as ${key} must be a positive integer: ${key} is ${v}`);
+        throw new UserError(
+          `Cannot build conv_transpose '${ctx.name}' as ${key} must be a positive integer: ${key} is ${v}`,
+        );
       }
     }
     if (!Number.isInteger(p) || p < 0 || 2 * p >= k) {
-      throw new UserError(`Cannot build conv_transpose '${ctx.name}' as padding must be an integer in [0, k/2): padding is ${p}`);
+      throw new UserError(
+        `Cannot build conv_transpose '${ctx.name}' as padding must be an integer in [0, k/2): padding is ${p}`,
+      );
     }
     const n = cin * cout * k * k;
     const gan = (o.init ?? "gan") === "gan";
     const bound = 1 / Math.sqrt(cout * k * k);
-    const w = Float32Array.from({ length: n }, () => gan ? 0.02 * rng.normal() : (2 * rng.random() - 1) * bound);
+    const w = Float32Array.from(
+      { length: n },
+      () => gan ? 0.02 * rng.normal() : (2 * rng.random() - 1) * bound,
+    );
     const weight = createParameter(tf, `${ctx.name}/weight`, "weights", [cin, cout, k, k], w);
     const params: Parameter[] = [weight];
     let bias: Parameter | undefined;
@@ -63,7 +70,9 @@ const convTranspose: Layer<ConvTransposeOptions> = {
       parameters: () => params,
       forward(x: Tensor): Tensor {
         if (x.rank !== 4 || x.shape[3] !== cin) {
-          throw new UserError(`Cannot apply conv_transpose '${ctx.name}' as the input must be [N, H, W, ${cin}]: shape is [${x.shape}]`);
+          throw new UserError(
+            `Cannot apply conv_transpose '${ctx.name}' as the input must be [N, H, W, ${cin}]: shape is [${x.shape}]`,
+          );
         }
         const [N, H, W] = x.shape as number[];
         const hv = (H - 1) * s + k, wv = (W - 1) * s + k;
@@ -76,7 +85,10 @@ const convTranspose: Layer<ConvTransposeOptions> = {
         });
       },
       lipschitzBound: () =>
-        Promise.resolve({ value: null, method: "unconstrained transposed convolution (not bounded)" }),
+        Promise.resolve({
+          value: null,
+          method: "unconstrained transposed convolution (not bounded)",
+        }),
     };
   },
 };

@@ -87,16 +87,22 @@ const lipschitzDownsample: Layer<LipschitzDownsampleOptions> = {
   create(ctx, o) {
     const { tf, rng } = ctx;
     if (!ctx.projection) {
-      throw new UserError(`Cannot build ${ctx.name} as a LipschitzDownsample layer needs a projection`);
+      throw new UserError(
+        `Cannot build ${ctx.name} as a LipschitzDownsample layer needs a projection`,
+      );
     }
     if (ctx.ensemble !== undefined && ctx.ensemble > 1) {
-      throw new UserError(`Cannot build lipschitz_downsample '${ctx.name}' as ensembles are not supported: ensemble is ${ctx.ensemble}`);
+      throw new UserError(
+        `Cannot build lipschitz_downsample '${ctx.name}' as ensembles are not supported: ensemble is ${ctx.ensemble}`,
+      );
     }
     const projection = ctx.projection;
     const { inChannels: cin, outChannels: cout } = o;
     for (const [key, v] of Object.entries({ inChannels: cin, outChannels: cout })) {
       if (!Number.isInteger(v) || v < 1) {
-        throw new UserError(`Cannot build lipschitz_downsample '${ctx.name}' as ${key} must be a positive integer: ${key} is ${v}`);
+        throw new UserError(
+          `Cannot build lipschitz_downsample '${ctx.name}' as ${key} must be a positive integer: ${key} is ${v}`,
+        );
       }
     }
     const n = cout * cin * 16;
@@ -131,7 +137,9 @@ const lipschitzDownsample: Layer<LipschitzDownsampleOptions> = {
       parameters: () => params,
       forward(x: Tensor, opts?: { training?: boolean }): Tensor {
         if (x.rank !== 4 || x.shape[3] !== cin) {
-          throw new UserError(`Cannot apply lipschitz_downsample '${ctx.name}' as the input must be [N, H, W, ${cin}]: shape is [${x.shape}]`);
+          throw new UserError(
+            `Cannot apply lipschitz_downsample '${ctx.name}' as the input must be [N, H, W, ${cin}]: shape is [${x.shape}]`,
+          );
         }
         return tf.tidy(() => {
           // (4.12): y = W_mat · im2col_{4x4, stride 2, pad 1}(x)

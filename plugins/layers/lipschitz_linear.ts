@@ -5,11 +5,13 @@
  *
  * @module
  */
-import type { Tensor } from "@tensorflow/tfjs-core";
-import type { Layer, Parameter } from "../../core/plugin/interfaces.ts";
-import { createParameter } from "../../core/nn/parameters.ts";
-import { initBias, initWeight, type WeightInit } from "../../core/nn/weight_init.ts";
-import { UserError } from "../../core/errors.ts";
+import {
+  type Layer,
+  type Parameter,
+  type Tensor,
+  UserError,
+  type WeightInit,
+} from "../../plugin.ts";
 
 /** Options of a LipschitzLinear layer. */
 export interface LipschitzLinearOptions {
@@ -25,7 +27,7 @@ const lipschitzLinear: Layer<LipschitzLinearOptions> = {
   version: "1.0.0",
   description: "fully connected layer whose weight is projected in every forward pass",
   create(ctx, o) {
-    const { tf, ensemble, rng } = ctx;
+    const { tf, ops, ensemble, rng } = ctx;
     if (!ctx.projection) {
       throw new UserError(`Cannot build ${ctx.name} as a LipschitzLinear layer needs a projection`);
     }
@@ -35,10 +37,10 @@ const lipschitzLinear: Layer<LipschitzLinearOptions> = {
     const w = new Float32Array(M * n);
     const b = new Float32Array(M * o.outFeatures);
     for (let m = 0; m < M; m++) {
-      w.set(initWeight(rng, o.init, o.outFeatures, o.inFeatures), m * n);
-      if (o.bias) b.set(initBias(rng, o.init, o.outFeatures, o.inFeatures), m * o.outFeatures);
+      w.set(ops.initWeight(rng, o.init, o.outFeatures, o.inFeatures), m * n);
+      if (o.bias) b.set(ops.initBias(rng, o.init, o.outFeatures, o.inFeatures), m * o.outFeatures);
     }
-    const weight = createParameter(
+    const weight = ops.createParameter(
       tf,
       `${ctx.name}/weight`,
       "weights",
@@ -48,7 +50,7 @@ const lipschitzLinear: Layer<LipschitzLinearOptions> = {
     const params: Parameter[] = [weight];
     let bias: Parameter | undefined;
     if (o.bias) {
-      bias = createParameter(
+      bias = ops.createParameter(
         tf,
         `${ctx.name}/bias`,
         "weights",

@@ -4,11 +4,7 @@
  *
  * @module
  */
-import type { Projection } from "../../core/plugin/interfaces.ts";
-import {
-  EXACT_BOUND_METHOD,
-  weightSpectralNormUpperBounds,
-} from "../../core/certify/spectral_norm.ts";
+import type { Projection } from "../../plugin.ts";
 
 const noProjection: Projection = {
   kind: "projection",
@@ -16,15 +12,15 @@ const noProjection: Projection = {
   version: "1.0.0",
   description: "identity: the weight is unconstrained",
   options: {},
-  create() {
+  create({ ops }) {
     return {
       project: (w) => w,
       async lipschitzBound(w) {
-        const s = await weightSpectralNormUpperBounds(w);
+        const s = await ops.weightSpectralNormUpperBounds(w);
         return {
           value: Math.max(...s),
           perModel: s,
-          method: `${EXACT_BOUND_METHOD} of the raw weight`,
+          method: `${ops.EXACT_BOUND_METHOD} of the raw weight`,
         };
       },
     };

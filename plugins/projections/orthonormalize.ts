@@ -4,13 +4,7 @@
  *
  * @module
  */
-import type { Projection } from "../../core/plugin/interfaces.ts";
-import { bjorck } from "../../core/ops/bjorck.ts";
-import {
-  EXACT_BOUND_METHOD,
-  weightSpectralNormUpperBounds,
-} from "../../core/certify/spectral_norm.ts";
-import { fcNetSchema } from "../../core/config/config.ts";
+import { fcNetSchema, type Projection, type Tensor } from "../../plugin.ts";
 
 const orthonormalize: Projection = {
   kind: "projection",
@@ -18,12 +12,12 @@ const orthonormalize: Projection = {
   version: "1.0.0",
   description: "Björck orthonormalisation (order 1, beta 0.5, bjorck_iter iterations)",
   options: { bjorck_iter: fcNetSchema.shape.bjorck_iter },
-  create({ tf }, options) {
+  create({ tf, ops }, options) {
     const iters = options.bjorckIter ?? 15;
-    const project = (w: Parameters<typeof bjorck>[0]) =>
+    const project = (w: Tensor) =>
       tf.tidy(() => {
         const [out, inp] = w.shape.slice(-2);
-        return bjorck(tf.div(w, Math.sqrt(out * inp)), iters, 0.5);
+        return ops.bjorck(tf.div(w, Math.sqrt(out * inp)), iters, 0.5);
       });
     return {
       project,
@@ -31,14 +25,14 @@ const orthonormalize: Projection = {
         const p = project(w);
         let s: number[];
         try {
-          s = await weightSpectralNormUpperBounds(p);
+          s = await ops.weightSpectralNormUpperBounds(p);
         } finally {
           p.dispose();
         }
         return {
           value: Math.max(...s),
           perModel: s,
-          method: `${EXACT_BOUND_METHOD} of the Björck-projected weight (${iters} iterations)`,
+          method: `${ops.EXACT_BOUND_METHOD} of the Björck-projected weight (${iters} iterations)`,
         };
       },
     };

@@ -4,12 +4,7 @@
  *
  * @module
  */
-import type { Tensor } from "@tensorflow/tfjs-core";
-import type { Projection } from "../../core/plugin/interfaces.ts";
-import {
-  EXACT_BOUND_METHOD,
-  weightSpectralNormUpperBounds,
-} from "../../core/certify/spectral_norm.ts";
+import type { Projection, Tensor } from "../../plugin.ts";
 
 const spectralNormProjection: Projection = {
   kind: "projection",
@@ -17,7 +12,7 @@ const spectralNormProjection: Projection = {
   version: "1.0.0",
   description: "W / sigma_max(W), sigma_max by power iteration",
   options: {},
-  create({ tf }, options) {
+  create({ tf, ops }, options) {
     const iters = (options.powerIter as number | undefined) ?? 30;
     // Identity forward, zero gradient: the power-iteration vectors are constants in backprop.
     const stopGradient = tf.customGrad(
@@ -50,14 +45,14 @@ const spectralNormProjection: Projection = {
         const p = project(w);
         let s: number[];
         try {
-          s = await weightSpectralNormUpperBounds(p);
+          s = await ops.weightSpectralNormUpperBounds(p);
         } finally {
           p.dispose();
         }
         return {
           value: Math.max(...s),
           perModel: s,
-          method: `${EXACT_BOUND_METHOD} of W / sigma (sigma by ${iters} power iterations)`,
+          method: `${ops.EXACT_BOUND_METHOD} of W / sigma (sigma by ${iters} power iterations)`,
         };
       },
     };

@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { z } from "zod";
-import { fcNetSchema, onedConfigSchema, optimizerSchema } from "../../../core/config/config.ts";
+import { fcNetSchema, onedConfigSchema, optimizerSchema, z } from "../../../plugin.ts";
 
 /** Schema of a 1d config. */
 export const onedSchema = onedConfigSchema.extend({

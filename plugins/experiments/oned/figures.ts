@@ -6,16 +6,17 @@
  * @module
  */
 import { join } from "node:path";
-import type { ExperimentContext } from "../../../core/plugin/interfaces.ts";
-import type { Network } from "../../../core/nn/fc_network.ts";
 import type { Target1d } from "./targets.ts";
 import {
   activationFigure,
   curvesFigure,
+  type ExperimentContext,
   fitFigure,
+  type Network,
+  readMetrics,
+  RUN_FILES,
   writeFigure,
-} from "../../../core/output/figures.ts";
-import { readMetrics, RUN_FILES } from "../../../core/io/run_dir.ts";
+} from "../../../plugin.ts";
 
 /** Write the figures; `order` lists the models from best to worst test MSE. */
 export async function writeOnedFigures(

@@ -6,20 +6,21 @@
  *
  * @module
  */
-import type { Tensor, Tensor3D } from "@tensorflow/tfjs-core";
-import type {
-  Experiment,
-  ExperimentContext,
-  Metrics,
-  Parameter,
-} from "../../../core/plugin/interfaces.ts";
-import type { TrainingPlan } from "../../../core/train/plan.ts";
-import { validateWith } from "../../../core/config/config.ts";
+import {
+  type Experiment,
+  type ExperimentContext,
+  type Metrics,
+  type Network,
+  type Parameter,
+  permutation,
+  type Tensor,
+  type Tensor3D,
+  type TrainingPlan,
+  UserError,
+  validateWith,
+} from "../../../plugin.ts";
 import { type OnedConfig, onedSchema } from "./config.ts";
-import type { Network } from "../../../core/nn/fc_network.ts";
-import { permutation } from "../../../core/rng/mt19937.ts";
 import { createOnedModel, disposeOnedModel, onedStep } from "./model.ts";
-import { UserError } from "../../../core/errors.ts";
 import { evaluateTargets, makeTarget, type Target1d, testGrid, trainingInputs } from "./targets.ts";
 import { writeOnedFigures } from "./figures.ts";
 import { loadOnedNetworks } from "./networks.ts";
@@ -161,7 +162,7 @@ const oned: Experiment = {
     const B = cfg.training_options.batch_size;
     const S = cfg.dataset.training_dataset_size;
     const data = makeData(cfg);
-    const model = await createOnedModel(tf, ctx.registry, ctx.rng, cfg);
+    const model = await createOnedModel(ctx, ctx.registry, ctx.rng, cfg);
     const { net } = model;
     const params = net.parameters();
 

@@ -6,12 +6,16 @@
  *
  * @module
  */
-import type { Scalar, Tensor3D } from "@tensorflow/tfjs-core";
-import type { PluginResolver } from "../../../core/plugin/interfaces.ts";
-import type { TF } from "../../../core/backend/tf.ts";
-import type { Rng } from "../../../core/rng/rng.ts";
-import { buildFcNetwork, type Network } from "../../../core/nn/fc_network.ts";
-import { Adam } from "../../../core/train/adam.ts";
+import type {
+  Adam,
+  HostOps,
+  Network,
+  PluginResolver,
+  Rng,
+  Scalar,
+  Tensor3D,
+  TF,
+} from "../../../plugin.ts";
 import type { OnedConfig } from "./config.ts";
 
 /** The ensemble network, its optimiser and what the loss needs. */
@@ -33,18 +37,20 @@ export interface OnedModel {
  *
  * @example
  * ```ts ignore
- * const model = await createOnedModel(tf, registry, new MT19937(5), cfg);
+ * const model = await createOnedModel({ tf, ops }, registry, new MT19937(5), cfg);
  * ```
  */
 export async function createOnedModel(
-  tf: TF,
+  host: { tf: TF; ops: HostOps },
   registry: PluginResolver,
   rng: Rng,
   cfg: Pick<OnedConfig, "net_params" | "activation_fn_params" | "optimizer" | "training_options">,
 ): Promise<OnedModel> {
+  const { tf, ops } = host;
   const M = cfg.training_options.nbr_models;
-  const net = await buildFcNetwork({
+  const net = await ops.buildFcNetwork({
     tf,
+    ops,
     registry,
     rng,
     net: cfg.net_params,
@@ -56,7 +62,7 @@ export async function createOnedModel(
       ? {}
       : { init: "torch_linear_default" as const }),
   });
-  const adam = new Adam(tf, net.parameters(), {
+  const adam = new ops.Adam(tf, net.parameters(), {
     weights: cfg.optimizer.lr_weights,
     spline_coeffs: cfg.optimizer.lr_spline_coeffs,
     spline_scaling: cfg.optimizer.lr_spline_scaling_coeffs,

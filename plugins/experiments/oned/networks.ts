@@ -6,16 +6,17 @@
  *
  * @module
  */
-import type {
-  ActivationParams,
-  LoadNetworksContext,
-  TrainedNetwork,
-} from "../../../core/plugin/interfaces.ts";
-import { UserError } from "../../../core/errors.ts";
-import { restoreParameters } from "../../../core/io/parameter_store.ts";
-import { buildFcNetwork, type FcNetParams } from "../../../core/nn/fc_network.ts";
-import { activationParamsSchema, fcNetSchema, validateWith } from "../../../core/config/config.ts";
-import { MT19937 } from "../../../core/rng/mt19937.ts";
+import {
+  type ActivationParams,
+  activationParamsSchema,
+  type FcNetParams,
+  fcNetSchema,
+  type LoadNetworksContext,
+  MT19937,
+  type TrainedNetwork,
+  UserError,
+  validateWith,
+} from "../../../plugin.ts";
 
 /**
  * Rebuild the 1d ensemble network of a checkpoint: one {@linkcode TrainedNetwork} labelled
@@ -24,11 +25,11 @@ import { MT19937 } from "../../../core/rng/mt19937.ts";
  *
  * @example
  * ```ts ignore
- * const [model] = await loadOnedNetworks({ tf, registry, config, checkpoint, file, configFile });
+ * const [model] = await loadOnedNetworks({ tf, ops, registry, config, checkpoint, file, configFile });
  * ```
  */
 export async function loadOnedNetworks(ctx: LoadNetworksContext): Promise<TrainedNetwork[]> {
-  const { tf, registry, config, checkpoint, file, configFile } = ctx;
+  const { tf, ops, registry, config, checkpoint, file, configFile } = ctx;
   const netParams = config.net_params as Record<string, unknown> | undefined;
   if (!netParams || !Array.isArray(netParams.layer_sizes)) {
     throw new UserError(
@@ -52,8 +53,9 @@ export async function loadOnedNetworks(ctx: LoadNetworksContext): Promise<Traine
   }
 
   const seed = typeof config.seed === "number" ? config.seed : 0;
-  const network = await buildFcNetwork({
+  const network = await ops.buildFcNetwork({
     tf,
+    ops,
     registry,
     rng: new MT19937(seed),
     net,
@@ -61,7 +63,7 @@ export async function loadOnedNetworks(ctx: LoadNetworksContext): Promise<Traine
     ensemble,
   });
   try {
-    restoreParameters(tf, network.parameters(), checkpoint.tensors, file);
+    ops.restoreParameters(tf, network.parameters(), checkpoint.tensors, file);
   } catch (e) {
     network.dispose();
     throw e;

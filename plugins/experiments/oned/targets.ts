@@ -7,8 +7,7 @@
  * @module
  */
 
-import { MT19937 } from "../../../core/rng/mt19937.ts";
-import { UserError } from "../../../core/errors.ts";
+import { MT19937, UserError } from "../../../plugin.ts";
 
 /** A 1d target function on [-1, 1]. */
 export interface Target1d {

@@ -56,7 +56,9 @@ export function fromHalfBits(h: number): number {
  */
 export async function writeGeneratorFile(path: string, ckpt: Checkpoint): Promise<number> {
   await h5wasm.ready;
-  const names = Object.keys(ckpt.tensors).filter((n) => n.startsWith("model/generator/") && !n.includes("adam_"));
+  const names = Object.keys(ckpt.tensors).filter((n) =>
+    n.startsWith("model/generator/") && !n.includes("adam_")
+  );
   const f = new h5wasm.File(path, "w");
   let bytes = 0;
   try {
@@ -67,7 +69,8 @@ export async function writeGeneratorFile(path: string, ckpt: Checkpoint): Promis
       JSON.stringify({
         experiment: "wgan",
         float16_bits: true,
-        generator_activation_fn_params: ckpt.meta.generator_activation_fn_params ?? { activation_type: "relu" },
+        generator_activation_fn_params: ckpt.meta.generator_activation_fn_params ??
+          { activation_type: "relu" },
       }),
     );
     const groups = new Map<string, InstanceType<typeof h5wasm.Group>>();
@@ -87,7 +90,7 @@ export async function writeGeneratorFile(path: string, ckpt: Checkpoint): Promis
       const t = ckpt.tensors[name];
       const data = Uint16Array.from(t.data, toHalfBits);
       bytes += data.byteLength;
-      g.create_dataset({ name: parts[parts.length - 1], data, shape: t.shape, dtype: "<u2" });
+      g.create_dataset({ name: parts[parts.length - 1], data, shape: t.shape, dtype: "<H" });
     }
   } finally {
     f.close();
@@ -112,7 +115,8 @@ export async function loadGenerator(
       t.data = Float32Array.from(t.data, fromHalfBits);
     }
   }
-  const act = (ckpt.meta.generator_activation_fn_params ?? { activation_type: "relu" }) as ActivationParams;
+  const act =
+    (ckpt.meta.generator_activation_fn_params ?? { activation_type: "relu" }) as ActivationParams;
   const gen = await buildGenerator(tf, registry, new MT19937(0), act);
   try {
     restoreParameters(tf, gen.parameters(), ckpt.tensors, `${path} (${key})`);

@@ -156,7 +156,8 @@ const wasserstein: Experiment = {
         return { w1_estimate: lastW1 };
       },
       monitor: { metric: "w1_estimate", mode: "max" },
-      saveState: () => Promise.resolve({ meta: { experiment: "wasserstein", w1_estimate: lastW1 } }),
+      saveState: () =>
+        Promise.resolve({ meta: { experiment: "wasserstein", w1_estimate: lastW1 } }),
       progressPayload: (row) => ({
         loss: Number(row.train_loss).toExponential(3),
         ...(row.w1_estimate !== undefined ? { w1: Number(row.w1_estimate).toFixed(4) } : {}),

@@ -7,7 +7,11 @@
  * @module
  */
 import { z } from "zod";
-import { activationParamsSchema, commonSchema, optimizerSchema } from "../../../core/config/config.ts";
+import {
+  activationParamsSchema,
+  commonSchema,
+  optimizerSchema,
+} from "../../../core/config/config.ts";
 
 /** `training_options` keys shared by the MNIST experiments (ours are optional). */
 export const mnistTrainingSchema = z.looseObject({

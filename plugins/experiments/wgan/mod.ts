@@ -11,7 +11,7 @@
 import type { Scalar, Tensor, Tensor2D, Tensor4D } from "@tensorflow/tfjs-core";
 import { join } from "node:path";
 import { mkdir } from "node:fs/promises";
-import type { Experiment, ExperimentContext, Metrics } from "../../../core/plugin/interfaces.ts";
+import type { Experiment, ExperimentContext } from "../../../core/plugin/interfaces.ts";
 import type { TrainingPlan } from "../../../core/train/plan.ts";
 import { validateWith } from "../../../core/config/config.ts";
 import { Adam } from "../../../core/train/adam.ts";
@@ -69,11 +69,13 @@ export function generate(
   const parts: Tensor[] = [];
   for (let s = 0; s < n; s += chunk) {
     const m = Math.min(chunk, n - s);
-    parts.push(tf.tidy(() =>
-      gen.forward(tf.tensor2d(z.subarray(s * Z_DIM, (s + m) * Z_DIM), [m, Z_DIM]), {
-        training: false,
-      })
-    ));
+    parts.push(
+      tf.tidy(() =>
+        gen.forward(tf.tensor2d(z.subarray(s * Z_DIM, (s + m) * Z_DIM), [m, Z_DIM]), {
+          training: false,
+        })
+      ),
+    );
   }
   const out = tf.concat(parts, 0) as Tensor4D;
   parts.forEach((p) => p.dispose());
@@ -119,7 +121,9 @@ const wgan: Experiment = {
     // docs/method.md §5.3: the WGAN sees images in [-1, 1]; validation uses the same scale
     // (the authors validate with [0, 1] images, docs/method.md §6).
     const trainPix = train.pixels.map((v) => 2 * v - 1);
-    const valX = tf.tidy(() => tf.sub(tf.mul(tf.tensor4d(val.pixels, [val.count, 28, 28, 1]), 2), 1));
+    const valX = tf.tidy(() =>
+      tf.sub(tf.mul(tf.tensor4d(val.pixels, [val.count, 28, 28, 1]), 2), 1)
+    );
 
     const gen = await buildGenerator(tf, ctx.registry, ctx.rng, cfg.generator_activation_fn_params);
     const disc = await buildDiscriminator(
@@ -249,7 +253,9 @@ const wgan: Experiment = {
           metrics: { epoch: lastEpoch, w1_estimate: lastW1 },
           summary: [
             completed
-              ? `trained the WGAN for ${t.epochs} epochs (${Math.floor(train.count / B)} steps each)`
+              ? `trained the WGAN for ${t.epochs} epochs (${
+                Math.floor(train.count / B)
+              } steps each)`
               : `interrupted after epoch ${lastEpoch}; continue with --resume ${ctx.runDir}`,
             `critic's Wasserstein estimate (held-out vs generated): ${lastW1.toFixed(5)}`,
             `samples: ${join(figDir, `samples_${lastEpoch}.png`)}`,

@@ -71,7 +71,14 @@ export async function buildGenerator(
     type: "activation",
     name: `${p}activation${i}`,
     channels,
-    activation: act.create({ tf, channels, mode, params: activation, name: `${p}activation${i}`, rng }),
+    activation: act.create({
+      tf,
+      channels,
+      mode,
+      params: activation,
+      name: `${p}activation${i}`,
+      rng,
+    }),
   });
   const lin = (i: number, inF: number, outF: number): NetworkModule => ({
     type: "layer",
@@ -107,14 +114,26 @@ export async function buildGenerator(
     type: "layer",
     name: `${p}reshape`,
     // PyTorch's view(-1, 128, 7, 7) (NCHW), then NHWC.
-    layer: shapeLayer(`${p}reshape`, "reshape", (x) => tf.transpose(tf.reshape(x, [-1, 128, 7, 7]), [0, 2, 3, 1]), tf),
+    layer: shapeLayer(
+      `${p}reshape`,
+      "reshape",
+      (x) => tf.transpose(tf.reshape(x, [-1, 128, 7, 7]), [0, 2, 3, 1]),
+      tf,
+    ),
   });
   m.push(ct(0, 128, 64), norm(2, 64), actMod(2, 64, "conv"), ct(1, 64, 1));
   m.push({
     type: "activation",
     name: `${p}tanh`,
     channels: 1,
-    activation: tanh.create({ tf, channels: 1, mode: "conv", params: { activation_type: "tanh" }, name: `${p}tanh`, rng }),
+    activation: tanh.create({
+      tf,
+      channels: 1,
+      mode: "conv",
+      params: { activation_type: "tanh" },
+      name: `${p}tanh`,
+      rng,
+    }),
   });
   return sequentialNetwork(tf, m);
 }
@@ -140,7 +159,14 @@ export async function buildDiscriminator(
     type: "activation",
     name: `${p}activation${i}`,
     channels,
-    activation: act.create({ tf, channels, mode, params: activation, name: `${p}activation${i}`, rng }),
+    activation: act.create({
+      tf,
+      channels,
+      mode,
+      params: activation,
+      name: `${p}activation${i}`,
+      rng,
+    }),
   });
   const m: NetworkModule[] = [];
   m.push({
@@ -167,7 +193,12 @@ export async function buildDiscriminator(
     type: "layer",
     name: `${p}flatten`,
     // PyTorch's flatten of NCHW [N, 128, 7, 7].
-    layer: shapeLayer(`${p}flatten`, "flatten", (x) => tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], -1]), tf),
+    layer: shapeLayer(
+      `${p}flatten`,
+      "flatten",
+      (x) => tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], -1]),
+      tf,
+    ),
   });
   for (const [i, inF, outF] of [[0, 6272, 1024], [1, 1024, 1]] as const) {
     m.push({

@@ -47,13 +47,12 @@ import { tf } from "../core/backend/tf.ts";
 import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
-import { Adam } from "../core/train/adam.ts";
-import type {
-  ActivationInstance,
-  ActivationParams,
-  LayerInstance,
-  Parameter,
-} from "../core/plugin/interfaces.ts";
+import type { ActivationParams } from "../core/plugin/interfaces.ts";
+import {
+  createDenoiserModel,
+  denoiserStep,
+  disposeDenoiserModel,
+} from "../plugins/experiments/denoising/model.ts";
 import type { BenchCase, BenchIteration } from "./harness.ts";
 import type { BcopConvInstance } from "../plugins/layers/bcop_conv.ts";
 
@@ -95,8 +94,11 @@ export interface DenoiseStep {
 }
 
 /**
- * Build the denoiser for `activation` (`linearspline` through its plugin, or `relu`) with
- * seeded weights and a seeded batch of `batch` noisy `size`×`size` patches.
+ * Build the denoising experiment's own model (`createDenoiserModel` of
+ * plugins/experiments/denoising/model.ts: BCOP layers, the activation between them, Adam with
+ * the config's three learning rates) for `activation` (`linearspline` with
+ * {@linkcode DENOISE_SPLINE}, or `relu`) with seeded weights, and a seeded batch of `batch`
+ * noisy `size`×`size` patches; `step()` is the experiment's `denoiserStep`.
  */
 export async function buildDenoiseStep(
   activation: "linearspline" | "relu",
@@ -105,72 +107,23 @@ export async function buildDenoiseStep(
   channels: number[] = DENOISE_CHANNELS,
 ): Promise<DenoiseStep> {
   const registry = createRegistry(builtinPlugins);
-  const rng = new MT19937(42);
-  const params: Parameter[] = [];
-  const convs: LayerInstance[] = [];
-  const acts: ActivationInstance[] = [];
-  const bcop = await registry.layer("bcop_conv");
-  for (let l = 0; l + 1 < channels.length; l++) {
-    const [cin, cout] = [channels[l], channels[l + 1]];
-    const conv = bcop.create({ tf, name: `conv${l}`, rng }, {
-      inChannels: cin,
-      outChannels: cout,
-      kernelSize: 3,
-      bias: true,
-    });
-    convs.push(conv);
-    params.push(...conv.parameters());
-    if (l + 2 < channels.length && activation === "linearspline") {
-      const plugin = await registry.activation("linearspline");
-      const act = plugin.create({
-        tf,
-        channels: cout,
-        mode: "conv",
-        params: DENOISE_SPLINE,
-        name: `act${l}`,
-        rng,
-      });
-      acts.push(act);
-      params.push(...act.parameters());
-    }
-  }
-  const adam = new Adam(tf, params, LR);
+  const model = await createDenoiserModel(tf, registry, new MT19937(42), {
+    net_params: { bias: true, kernel_size: 3, num_channels: channels },
+    activation_fn_params: { ...DENOISE_SPLINE, activation_type: activation },
+    optimizer: {
+      lr_weights: LR.weights,
+      lr_spline_coeffs: LR.spline_coeffs,
+      lr_spline_scaling_coeffs: LR.spline_scaling,
+    },
+  });
   const [clean, noisy] = tf.tidy(() => {
     const c = tf.randomUniform([batch, size, size, 1], 0, 1, "float32", 7);
     return [c, tf.add(c, tf.mul(tf.randomNormal(c.shape, 0, 1, "float32", 8), SIGMA / 255))];
-  });
-  const lmbda = DENOISE_SPLINE.lmbda ?? 0;
-  const loss = (): Scalar => {
-    let h = noisy as Tensor4D;
-    let reg: Tensor = tf.scalar(0);
-    for (let l = 0; l < convs.length; l++) {
-      h = convs[l].forward(h) as Tensor4D;
-      if (l + 1 === convs.length) break;
-      if (activation === "relu") {
-        h = tf.relu(h);
-      } else {
-        const r = acts[l].forwardWithRegularization!(h);
-        h = r.y as Tensor4D;
-        reg = tf.add(reg, r.regularization);
-      }
-    }
-    const sse = tf.div(tf.sum(tf.square(tf.sub(h, clean))), batch);
-    return tf.add(sse, tf.mul(reg, lmbda)) as Scalar;
-  };
+  }) as [Tensor4D, Tensor4D];
   return {
-    step() {
-      const v = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(loss, adam.variables());
-        adam.apply(grads);
-        return value;
-      });
-      for (const a of acts) a.afterStep?.();
-      return v;
-    },
+    step: () => denoiserStep(model, noisy, clean),
     dispose() {
-      adam.dispose();
-      for (const c of convs) c.dispose?.();
-      for (const p of params) p.variable.dispose();
+      disposeDenoiserModel(model);
       clean.dispose();
       noisy.dispose();
     },

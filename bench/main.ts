@@ -14,6 +14,7 @@ import { benches as bjorckBenches } from "./bjorck_bench.ts";
 import { benches as denoiseBenches } from "./denoise_bench.ts";
 import { benches as splineBenches } from "./spline_bench.ts";
 import { benches as stepBenches } from "./step_bench.ts";
+import { benches as wassersteinBenches } from "./wasserstein_bench.ts";
 
 /** Every benchmark module's cases. */
 export const ALL_BENCHES: BenchCase[] = [
@@ -21,6 +22,7 @@ export const ALL_BENCHES: BenchCase[] = [
   ...splineBenches,
   ...stepBenches,
   ...denoiseBenches,
+  ...wassersteinBenches,
 ];
 
 /** Parsed command line of `bench/main.ts`. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { maxAbsDiff, hostOps, tf, useBackend } from "./helpers.ts";
+import { hostOps, maxAbsDiff, tf, useBackend } from "./helpers.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
 import { isUserError } from "../core/errors.ts";
 import type {
@@ -33,7 +33,16 @@ const splineParams: ActivationParams = {
 };
 
 function build(a: Activation, params: ActivationParams, channels: number, ensemble?: number) {
-  return a.create({ tf, ops: hostOps, channels, mode: "fc", ensemble, params, name: "act", rng: new MT19937(1) });
+  return a.create({
+    tf,
+    ops: hostOps,
+    channels,
+    mode: "fc",
+    ensemble,
+    params,
+    name: "act",
+    rng: new MT19937(1),
+  });
 }
 
 function randomize(inst: ActivationInstance, rng: MT19937, scale: number) {

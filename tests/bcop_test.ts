@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { Tensor, Variable } from "@tensorflow/tfjs-core";
-import { maxAbsDiff, hostOps, tf, useBackend } from "./helpers.ts";
+import { hostOps, maxAbsDiff, tf, useBackend } from "./helpers.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
 import { isUserError } from "../core/errors.ts";
 import { initWeight } from "../core/nn/weight_init.ts";

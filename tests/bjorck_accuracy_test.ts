@@ -28,7 +28,9 @@ function mm(a: Mat, b: Mat, n: number, ta = false, tb = false): Mat {
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
-      for (let k = 0; k < n; k++) s += (ta ? a[k * n + i] : a[i * n + k]) * (tb ? b[j * n + k] : b[k * n + j]);
+      for (let k = 0; k < n; k++) {
+        s += (ta ? a[k * n + i] : a[i * n + k]) * (tb ? b[j * n + k] : b[k * n + j]);
+      }
       c[i * n + j] = s;
     }
   }

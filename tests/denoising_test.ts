@@ -214,10 +214,13 @@ Deno.test("denoising in-process: denoise is reproducible, takes any image size; 
     /Invalid --sigma/,
   );
   const wrong = join(dir, "wrong.h5");
-  await writePatchFile(wrong, extractPatches([await readGrayImage(join(imgs, "img0.png"))], {
-    size: 8,
-    stride: 8,
-  }));
+  await writePatchFile(
+    wrong,
+    extractPatches([await readGrayImage(join(imgs, "img0.png"))], {
+      size: 8,
+      stride: 8,
+    }),
+  );
   const bad = tinyConfig(wrong, imgs, dir, "bad2") as unknown as Record<string, unknown>;
   await userError(() => trainInProcess(bad, dir), /must be \[1, 12, 12\]/);
   await userError(() => listImages(join(dir, "none"), "image folder (--images)"), /not a folder/);

@@ -50,7 +50,15 @@ Deno.test("denoising with --device webgpu: train two steps, evaluate, denoise (a
   };
   const cfgFile = join(dir, "cfg.json");
   await Deno.writeTextFile(cfgFile, JSON.stringify(config));
-  const r = await runCli(["train", "--exp", "denoising", "--config", cfgFile, "--device", "webgpu"]);
+  const r = await runCli([
+    "train",
+    "--exp",
+    "denoising",
+    "--config",
+    cfgFile,
+    "--device",
+    "webgpu",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /device webgpu/);
   assert.match(r.stdout, /trained 1 epochs of 2 steps/);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { maxAbsDiff, hostOps, tf, useBackend } from "./helpers.ts";
+import { hostOps, maxAbsDiff, tf, useBackend } from "./helpers.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
 import lipschitzLinear from "../plugins/layers/lipschitz_linear.ts";
 import orthonormalize from "../plugins/projections/orthonormalize.ts";

@@ -6,7 +6,7 @@
 import { runExperiment } from "../core/train/run_experiment.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { maxAbsDiff, hostOps, tf, useBackend } from "./helpers.ts";
+import { hostOps, maxAbsDiff, tf, useBackend } from "./helpers.ts";
 import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";

@@ -194,7 +194,8 @@ function oneDCommand(registry: Registry) {
         "merged at the end (OUT/table.md, table.csv, table.png); with one, run\n" +
         "`reproduce merge OUT` when every shard is done. Ctrl-C: running cells save a\n" +
         "checkpoint and stop, no new cell starts. Exit code 1 when a cell failed or was\n" +
-        "interrupted. Cluster examples: examples/cluster/.",
+        "interrupted. Cells are not locked: never run two reproduce processes on the same\n" +
+        "cells at once (the shards of one N are disjoint). Cluster examples: examples/cluster/.",
     )
     .action(async (opts) => {
       const functions = list("--functions", opts.functions, PAPER_FUNCTIONS);

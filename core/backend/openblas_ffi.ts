@@ -20,7 +20,8 @@ export interface NativeSgemm {
    * `C[M,N] = op(A) · op(B)` (row-major; `op` transposes when the flag is set): A is stored as
    * `[M,K]` (`[K,M]` transposed), B as `[K,N]` (`[N,K]` transposed). The arrays may be
    * subarray views (also of a WebAssembly heap); nothing is copied. With `accumulate`,
-   * `C += op(A) · op(B)`.
+   * `C += op(A) · op(B)`; with a number `accumulate = b` and `alpha = a`,
+   * `C = a·op(A)·op(B) + b·C` (BLAS's own alpha and beta).
    */
   sgemm(
     transA: boolean,
@@ -31,7 +32,8 @@ export interface NativeSgemm {
     A: Float32Array,
     B: Float32Array,
     C: Float32Array,
-    accumulate?: boolean,
+    accumulate?: boolean | number,
+    alpha?: number,
   ): void;
 }
 
@@ -112,7 +114,7 @@ export function openBlas(threads?: number): NativeSgemm | null {
     cached = {
       path,
       threads: s.openblas_get_num_threads(),
-      sgemm(transA, transB, M, N, K, A, B, C, accumulate = false) {
+      sgemm(transA, transB, M, N, K, A, B, C, accumulate = false, alpha = 1) {
         s.cblas_sgemm(
           CBLAS_ROW_MAJOR,
           transA ? CBLAS_TRANS : CBLAS_NO_TRANS,
@@ -120,12 +122,12 @@ export function openBlas(threads?: number): NativeSgemm | null {
           M,
           N,
           K,
-          1,
+          alpha,
           A,
           transA ? M : K,
           B,
           transB ? K : N,
-          accumulate ? 1 : 0,
+          typeof accumulate === "number" ? accumulate : accumulate ? 1 : 0,
           C,
           N,
         );

@@ -16,6 +16,7 @@ import { tf } from "../backend/tf.ts";
 import { registerKernelGradient } from "./kernel_gradient.ts";
 import { BLAS_MIN_MACS, blasRoute } from "../kernels/blas/blas_kernels.ts";
 import { MATMUL_SPLIT_MIN_MACS } from "../kernels/wasm/missing.ts";
+import { bjorckBlas, canBjorckBlas } from "./bjorck_blas.ts";
 
 /** Name of the fused forward kernel (input `w`; attrs `iters`, `beta`). */
 export const BJORCK_KERNEL = "LipsplineBjorck";
@@ -136,6 +137,8 @@ export function bjorck(w: Tensor, iters: number, beta = 0.5): Tensor {
   checkArgs(w, iters, beta);
   if (iters === 0) return w.clone();
   if (useFusedBjorck(w.shape, iters)) return bjorckFused(w, iters, beta);
+  // Large matrices on cpu/wasm with OpenBLAS: every product one sgemm (core/ops/bjorck_blas.ts)
+  if (canBjorckBlas(w.shape, iters)) return bjorckBlas(w, iters, beta);
   return bjorckComposite(w, iters, beta);
 }
 

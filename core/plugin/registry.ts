@@ -78,11 +78,11 @@ function checkPlugin(p: unknown, kind: PluginKind, source: string): Plugin {
 function withHostOps(p: Plugin): Plugin {
   if (p.kind === "experiment" || typeof p.create !== "function") return p;
   const create = p.create as (ctx: { ops?: unknown }, options?: unknown) => unknown;
-  return {
-    ...p,
+  // The plugin itself stays the prototype: a class instance keeps its methods and getters.
+  return Object.assign(Object.create(p), {
     create: (ctx: { ops?: unknown }, options?: unknown) =>
       create.call(p, { ...ctx, ops: ctx.ops ?? hostOps }, options),
-  } as Plugin;
+  }) as Plugin;
 }
 
 /**

@@ -18,6 +18,36 @@ import { tf } from "../backend/tf.ts";
 import { type NativeSgemm, openBlas } from "../backend/openblas_ffi.ts";
 import { blasRoute } from "../kernels/blas/blas_kernels.ts";
 
+/**
+ * Scratch buffers reused across calls, by length: on some VMs touching freshly allocated pages
+ * costs more than the products (200 MB of new Float32Arrays ≈ 1 s on the 2-core test machine),
+ * so the iterates of one step are handed back after its backward and serve the next step.
+ */
+const pool = new Map<number, Float32Array[]>();
+let pooledBytes = 0;
+/** Most bytes the pool holds between calls (the peak of one step of the authors' configs). */
+const POOL_MAX_BYTES = 1024 * 1024 * 1024;
+
+function take(n: number): Float32Array {
+  const free = pool.get(n);
+  const a = free?.pop();
+  if (a) {
+    pooledBytes -= a.byteLength;
+    return a;
+  }
+  return new Float32Array(n);
+}
+
+function give(...arrays: Float32Array[]): void {
+  for (const a of arrays) {
+    if (pooledBytes + a.byteLength > POOL_MAX_BYTES) return;
+    const free = pool.get(a.length) ?? [];
+    free.push(a);
+    pool.set(a.length, free);
+    pooledBytes += a.byteLength;
+  }
+}
+
 /** Largest store of iterates and Gram matrices (bytes) this route keeps for the backward. */
 export const BLAS_BJORCK_MAX_KEPT_BYTES = 1024 * 1024 * 1024;
 
@@ -39,7 +69,10 @@ export function canBjorckBlas(shape: readonly number[], iters: number): boolean 
   return B * iters * (m * n + c * c) * 4 <= BLAS_BJORCK_MAX_KEPT_BYTES;
 }
 
-/** Forward of one matrix: returns the result and fills `xs[k]` (iterates) and `gs[k]` (Grams). */
+/**
+ * Forward of one matrix (`x0` is consumed): returns the result and, when `keep`, fills `xs[k]`
+ * (iterates) and `gs[k]` (Grams); otherwise hands them back to the pool as it goes.
+ */
 function forwardOne(
   blas: NativeSgemm,
   x0: Float32Array,
@@ -47,14 +80,16 @@ function forwardOne(
   n: number,
   iters: number,
   beta: number,
+  keep: boolean,
   xs: Float32Array[],
   gs: Float32Array[],
 ): Float32Array {
   const tall = m >= n, c = tall ? n : m;
   let x = x0;
   for (let k = 0; k < iters; k++) {
-    const a = new Float32Array(c * c);
-    const next = x.slice();
+    const a = take(c * c);
+    const next = take(m * n);
+    next.set(x);
     // docs/method.md §4: next = (1 + β) x - β x (xᵀx)  (or (x xᵀ) x when out < in)
     if (tall) {
       blas.sgemm(true, false, n, n, m, x, x, a);
@@ -63,8 +98,10 @@ function forwardOne(
       blas.sgemm(false, true, m, m, n, x, x, a);
       blas.sgemm(false, false, m, n, m, a, x, next, 1 + beta, -beta);
     }
-    xs.push(x);
-    gs.push(a);
+    if (keep) {
+      xs.push(x);
+      gs.push(a);
+    } else give(x, a);
     x = next;
   }
   return x;
@@ -82,7 +119,7 @@ function symmetrize(p: Float32Array, c: number): void {
   }
 }
 
-/** Backward of one matrix from the kept iterates `xs` and Grams `gs`. */
+/** Backward of one matrix from the kept iterates `xs` and Grams `gs` (all handed back). */
 function backwardOne(
   blas: NativeSgemm,
   dy: Float32Array,
@@ -94,10 +131,11 @@ function backwardOne(
 ): Float32Array {
   const tall = m >= n, c = tall ? n : m;
   let g = dy;
-  const p = new Float32Array(c * c);
+  const p = take(c * c);
   for (let k = xs.length - 1; k >= 0; k--) {
     const x = xs[k], a = gs[k];
-    const next = g.slice();
+    const next = take(m * n);
+    next.set(g);
     if (tall) {
       blas.sgemm(true, false, n, n, m, x, g, p); // P = xᵀ G
       symmetrize(p, c);
@@ -109,8 +147,10 @@ function backwardOne(
       blas.sgemm(false, false, m, n, m, p, x, next, 1 + beta, -beta); // (1+β)G - β (Q+Qᵀ) x
       blas.sgemm(false, false, m, n, m, a, g, next, 1, -beta); // - β A' G
     }
+    give(g, x, a);
     g = next;
   }
+  give(p);
   return g;
 }
 
@@ -134,26 +174,35 @@ export function bjorckBlas(w: Tensor, iters: number, beta = 0.5): Tensor {
   const shape = w.shape.slice();
   const [m, n] = shape.slice(-2);
   const B = shape.length === 3 ? shape[0] : 1;
+  // Keep the iterates only when a gradient may be asked for (a tape is recording).
+  const keep = (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
   const f = tf.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
-    const x0 = args[0] as Tensor;
-    const data = Float32Array.from(x0.dataSync() as Float32Array);
+    const data = (args[0] as Tensor).dataSync() as Float32Array;
     const out = new Float32Array(data.length);
     const kept: { xs: Float32Array[]; gs: Float32Array[] }[] = [];
     for (let b = 0; b < B; b++) {
       const xs: Float32Array[] = [], gs: Float32Array[] = [];
-      const slice = data.subarray(b * m * n, (b + 1) * m * n).slice();
-      out.set(forwardOne(blas, slice, m, n, iters, beta, xs, gs), b * m * n);
+      const x0 = take(m * n);
+      x0.set(data.subarray(b * m * n, (b + 1) * m * n));
+      const y = forwardOne(blas, x0, m, n, iters, beta, keep, xs, gs);
+      out.set(y, b * m * n);
+      give(y);
       kept.push({ xs, gs });
     }
     return {
       value: tf.tensor(out, shape, "float32"),
       gradFunc: (dy: Tensor | Tensor[]) => {
+        if (!keep) throw new Error("Cannot differentiate the BLAS Björck route: no tape was on");
         const d = (dy as Tensor).dataSync() as Float32Array;
         const dx = new Float32Array(d.length);
         for (let b = 0; b < B; b++) {
-          const g = d.slice(b * m * n, (b + 1) * m * n);
-          dx.set(backwardOne(blas, g, m, n, beta, kept[b].xs, kept[b].gs), b * m * n);
+          const g = take(m * n);
+          g.set(d.subarray(b * m * n, (b + 1) * m * n));
+          const r = backwardOne(blas, g, m, n, beta, kept[b].xs, kept[b].gs);
+          dx.set(r, b * m * n);
+          give(r);
         }
+        kept.length = 0;
         return [tf.tensor(dx, shape, "float32")];
       },
     };

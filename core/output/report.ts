@@ -102,7 +102,11 @@ export async function readRun(runDir: string): Promise<RunSummary> {
   const figures: { name: string; png: Uint8Array }[] = [];
   const figDir = join(runDir, "figures");
   if (await isDir(figDir)) {
-    const names = (await readdir(figDir)).filter((n) => n.toLowerCase().endsWith(".png")).sort();
+    const all = (await readdir(figDir)).filter((n) => n.toLowerCase().endsWith(".png")).sort();
+    const { names, dropped } = lastOfSeries(all, SERIES_SHOWN);
+    for (const [prefix, { shown, total }] of dropped) {
+      notes.push(`figures/${prefix}_*.png: showing the last ${shown} of ${total}`);
+    }
     for (const name of names) {
       const png = new Uint8Array(await readFile(join(figDir, name)));
       // Only real PNGs are inlined (a half-written temp file or a misnamed file is skipped).
@@ -169,6 +173,40 @@ function table(head: string[], rows: string[][], numericCols: number[] = []): st
     }</tr>`
   ).join("\n");
   return `<table><thead><tr>${th}</tr></thead><tbody>\n${tr}\n</tbody></table>`;
+}
+
+/** Figures of a numbered series (`samples_<epoch>.png`) inlined in a report: the last few. */
+export const SERIES_SHOWN = 3;
+
+/**
+ * Keep, of each numbered series `<prefix>_<n>.png` (one per epoch, e.g. the WGAN's sample
+ * grids), only the `keep` highest `n`, in numeric order; other names pass unchanged. Returns
+ * the kept names and, per shortened series, how many were shown of how many.
+ */
+export function lastOfSeries(
+  names: string[],
+  keep: number,
+): { names: string[]; dropped: Map<string, { shown: number; total: number }> } {
+  const series = new Map<string, { n: number; name: string }[]>();
+  const out: string[] = [];
+  for (const name of names) {
+    const m = /^(.*)_(\d+)\.png$/i.exec(name);
+    if (!m) {
+      out.push(name);
+      continue;
+    }
+    const list = series.get(m[1]) ?? [];
+    list.push({ n: Number(m[2]), name });
+    series.set(m[1], list);
+  }
+  const dropped = new Map<string, { shown: number; total: number }>();
+  for (const [prefix, list] of series) {
+    list.sort((a, b) => a.n - b.n);
+    const kept = list.slice(-keep);
+    out.push(...kept.map((e) => e.name));
+    if (kept.length < list.length) dropped.set(prefix, { shown: kept.length, total: list.length });
+  }
+  return { names: out, dropped };
 }
 
 /**

@@ -29,7 +29,11 @@ export interface CliResult {
 }
 
 /** Run `deno run -A cli/main.ts ...args` in `cwd` (default: the project root). */
-export async function runCli(args: string[], cwd?: string): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  cwd?: string,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   const main = new URL("../cli/main.ts", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -43,7 +47,7 @@ export async function runCli(args: string[], cwd?: string): Promise<CliResult> {
     cwd: cwd ?? new URL("..", import.meta.url).pathname,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };

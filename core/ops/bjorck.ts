@@ -4,10 +4,12 @@
  * {@linkcode bjorck} repeats `iters` times `w <- (1 + beta) w - beta w (wᵀ w)` on `[out, in]` or
  * batched `[B, out, in]` weights, differentiably. On backends that register the fused kernel
  * `LipsplineBjorck` (`cpu`, `wasm`: see `core/kernels/bjorck_fused.ts`) and for small matrices
- * it runs as one op whose gradient is the fused kernel `LipsplineBjorckGrad`; otherwise (large
- * matrices, WebGPU) it is {@linkcode bjorckComposite}, stock batched matMuls with an explicit
- * gradient. {@linkcode bjorckReference} is the plain composite differentiated by TF.js's own
- * autodiff, for parity tests. {@linkcode useFusedBjorck} decides the route.
+ * it runs as one op whose gradient is the fused kernel `LipsplineBjorckGrad`; large matrices on
+ * `cpu`/`wasm` with OpenBLAS take `bjorckBlas` (core/ops/bjorck_blas.ts: one `sgemm` per product,
+ * Gram matrices kept for the backward); otherwise (WebGPU, no OpenBLAS) it is
+ * {@linkcode bjorckComposite}, stock batched matMuls with an explicit gradient.
+ * {@linkcode bjorckReference} is the plain composite differentiated by TF.js's own autodiff,
+ * for parity tests. {@linkcode useFusedBjorck} decides the route.
  *
  * @module
  */

@@ -11,6 +11,11 @@ import { fcNetSchema, onedConfigSchema, optimizerSchema, z } from "../../../plug
 /** Schema of a 1d config. */
 export const onedSchema = onedConfigSchema.extend({
   net_params: fcNetSchema.extend({ apply_weight_initialization: z.boolean().optional() }),
+  // Ours: train the ensemble on several cores (plugins/experiments/oned/parallel.ts); a count,
+  // or "auto" (min(2, cores, nbr_models) on the cpu and wasm backends); absent: 1.
+  training_options: onedConfigSchema.shape.training_options.extend({
+    workers: z.union([z.literal("auto"), z.number().int().positive()]).optional(),
+  }),
   optimizer: optimizerSchema.extend({
     lr_spline_coeffs: z.number().positive(),
     lr_spline_scaling_coeffs: z.number().positive(),

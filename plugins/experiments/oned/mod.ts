@@ -24,6 +24,7 @@ import { createOnedModel, disposeOnedModel, onedStep } from "./model.ts";
 import { evaluateTargets, makeTarget, type Target1d, testGrid, trainingInputs } from "./targets.ts";
 import { writeOnedFigures } from "./figures.ts";
 import { loadOnedNetworks } from "./networks.ts";
+import { prepareSplit, splitWorkers } from "./parallel.ts";
 import { join } from "node:path";
 
 const schema = onedSchema;
@@ -39,7 +40,7 @@ export function median(values: ArrayLike<number>): number {
 }
 
 /** Data of the experiment, on the host. */
-interface OnedData {
+export interface OnedData {
   target: Target1d;
   xTrain: Float32Array; // [S, M]
   yTrain: Float32Array; // [S, M]
@@ -65,7 +66,7 @@ function makeData(cfg: OnedConfig): OnedData {
  * Lay out one epoch's shuffled samples as `[step][model][batch]` (docs/method.md §5: shuffled every epoch,
  * last partial batch dropped; each model draws its own permutation).
  */
-function shuffleEpoch(
+export function shuffleEpoch(
   ctx: ExperimentContext,
   data: OnedData,
   M: number,
@@ -162,6 +163,9 @@ const oned: Experiment = {
     const B = cfg.training_options.batch_size;
     const S = cfg.dataset.training_dataset_size;
     const data = makeData(cfg);
+    // Several cores: the ensemble split over workers, same per-model numbers (parallel.ts).
+    const W = splitWorkers(cfg, tf.getBackend(), navigator.hardwareConcurrency ?? 1);
+    if (W > 1) return await prepareSplit(ctx, cfg, data, W);
     const model = await createOnedModel(ctx, ctx.registry, ctx.rng, cfg);
     const { net } = model;
     const params = net.parameters();

@@ -1,0 +1,139 @@
+/**
+ * A worker of the 1d experiment's split run (`parallel.ts`): it trains a contiguous slice of the
+ * ensemble's models with the experiment's own model and step (`model.ts`), on the backend the
+ * parent runs, and answers the parent's messages in order (`split_protocol.ts`). It draws no
+ * random numbers: the parent draws every initialisation and shuffle and sends this slice's share.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import {
+  builtinPlugins,
+  createRegistry,
+  type DeviceChoice,
+  hostOps,
+  initBackend,
+  MT19937,
+  tf,
+} from "../../../mod.ts";
+import type { Scalar, Tensor, Tensor3D } from "../../../plugin.ts";
+import { createOnedModel, type OnedModel, onedStep } from "./model.ts";
+import type { FromWorker, Stored, ToWorker } from "./split_protocol.ts";
+
+let model: OnedModel | undefined;
+let testX: Tensor | undefined, testY: Tensor | undefined;
+let M = 0, B = 0;
+let epoch: { xs: Float32Array; ys: Float32Array } | undefined;
+let lossSum: Scalar | undefined;
+
+const post = (m: FromWorker, transfer: Transferable[] = []) => self.postMessage(m, transfer);
+
+function assignParams(params: Record<string, Stored>): void {
+  for (const p of model!.net.parameters()) {
+    const s = params[p.name];
+    if (!s) throw new Error(`no values for parameter ${p.name}`);
+    tf.tidy(() => p.variable.assign(tf.tensor(s.data, s.shape)));
+  }
+}
+
+function setLossSum(v: number): void {
+  lossSum?.dispose();
+  lossSum = tf.scalar(v);
+}
+
+async function handle(msg: ToWorker): Promise<void> {
+  switch (msg.t) {
+    case "init": {
+      // One OpenBLAS thread per worker would be ideal; the library is shared by the process, so
+      // the parent sets it (see parallel.ts).
+      await initBackend(msg.backend as DeviceChoice);
+      const cfg = structuredClone(msg.config);
+      cfg.training_options.nbr_models = msg.count;
+      M = msg.count;
+      B = cfg.training_options.batch_size;
+      // The initial values come from the parent; this generator's draws are overwritten.
+      model = await createOnedModel(
+        { tf, ops: hostOps },
+        createRegistry(builtinPlugins),
+        new MT19937(0),
+        cfg,
+      );
+      assignParams(msg.params);
+      const N = msg.xTest.length;
+      testX = tf.tidy(() => tf.tile(tf.tensor(msg.xTest, [1, N, 1]), [M, 1, 1]));
+      testY = tf.tensor(msg.yTest, [1, N, 1]);
+      setLossSum(0);
+      post({ t: "ready" });
+      return;
+    }
+    case "load": {
+      assignParams(msg.params);
+      model!.adam.setState(msg.adam);
+      setLossSum(msg.lossSum);
+      return;
+    }
+    case "epoch":
+      epoch = { xs: msg.xs, ys: msg.ys };
+      return;
+    case "step": {
+      const off = msg.s * M * B;
+      const { xs, ys } = epoch!;
+      const value = tf.tidy(() => {
+        const xb = tf.tensor3d(xs.subarray(off, off + M * B), [M, B, 1]) as Tensor3D;
+        const yb = tf.tensor3d(ys.subarray(off, off + M * B), [M, B, 1]) as Tensor3D;
+        const loss = onedStep(model!, xb, yb);
+        return tf.add(lossSum!, loss) as Scalar;
+      });
+      lossSum!.dispose();
+      lossSum = value;
+      return;
+    }
+    case "evaluate": {
+      const n = testY!.shape[1]!;
+      const t = tf.tidy(() =>
+        tf.div(
+          tf.sum(tf.square(tf.sub(model!.net.forward(testX!, { training: false }), testY!)), [
+            1,
+            2,
+          ]),
+          n,
+        )
+      );
+      const mse = new Float32Array(await t.data());
+      t.dispose();
+      const sum = (await lossSum!.data())[0];
+      setLossSum(0);
+      const scaling: Record<string, Float32Array> = {};
+      for (const p of model!.net.parameters()) {
+        if (p.group === "spline_scaling") {
+          scaling[p.name] = new Float32Array(await p.variable.data());
+        }
+      }
+      post({ t: "evaluated", mse, lossSum: sum, scaling });
+      return;
+    }
+    case "state": {
+      const params: Record<string, Stored> = {};
+      for (const p of model!.net.parameters()) {
+        params[p.name] = {
+          shape: p.variable.shape.slice(),
+          data: new Float32Array(await p.variable.data()),
+        };
+      }
+      const adam = await model!.adam.getState();
+      post({ t: "state", params, adam, lossSum: (await lossSum!.data())[0] });
+      return;
+    }
+  }
+}
+
+// Messages are handled strictly in order: each waits for the previous one.
+let queue: Promise<void> = Promise.resolve();
+let failed = false;
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  if (failed) return;
+  queue = queue.then(() => handle(e.data)).catch((err: unknown) => {
+    failed = true;
+    post({ t: "error", message: (err as Error)?.message ?? String(err) });
+  });
+};

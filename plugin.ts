@@ -177,3 +177,82 @@ export {
   fitFigure,
   writeFigure,
 } from "./core/output/figures.ts";
+
+/**
+ * Config schemas of the authors' keys shared by experiments: the top-level keys every config has
+ * and the authors' whole config per experiment (docs/configs.md).
+ *
+ * @example
+ * ```ts
+ * import { commonSchema, validateWith } from "./plugin.ts";
+ * validateWith(commonSchema, { exp_name: "a", log_dir: "runs", seed: 1 }, "cfg.json");
+ * ```
+ */
+export { authorsSchemas, commonSchema } from "./core/config/config.ts";
+
+/**
+ * Checkpoints (HDF5, readable with h5py) and restoring parameters by name from one; atomic writes
+ * for any file a plugin saves in the run folder.
+ *
+ * @example
+ * ```ts ignore
+ * import { readCheckpoint, restoreParameters } from "./plugin.ts";
+ * const ck = await readCheckpoint("runs/x/checkpoint.h5");
+ * restoreParameters(ctx.tf, net.parameters(), ck.tensors, "runs/x/checkpoint.h5");
+ * ```
+ */
+export { readCheckpoint } from "./core/io/checkpoint.ts";
+export { restoreParameters } from "./core/io/parameter_store.ts";
+export { writeFileAtomic } from "./core/io/atomic_write.ts";
+
+/**
+ * A sequential network of layer and activation modules (forward, regularisation, bounds), the
+ * shape every experiment's networks have for certify and report.
+ *
+ * @example
+ * ```ts ignore
+ * import { sequentialNetwork } from "./plugin.ts";
+ * const net = sequentialNetwork(ctx.tf, modules);
+ * ```
+ */
+export { sequentialNetwork } from "./core/nn/network.ts";
+
+/**
+ * Float64 upper bounds on the largest singular value (docs/method.md §4, Certification): of a
+ * circular convolution from its kernel's DFT, with the method string layers report.
+ *
+ * @example
+ * ```ts ignore
+ * import { circularConvSpectralNormUpperBound } from "./plugin.ts";
+ * const bound = circularConvSpectralNormUpperBound(kernel, 3, 64, 64, 40, 40);
+ * ```
+ */
+export {
+  circularConvSpectralNormUpperBound,
+  EXACT_BOUND_METHOD,
+} from "./core/certify/spectral_norm.ts";
+
+/**
+ * Image data for experiments: grayscale PNG/JPEG reading and writing, MNIST (IDX, md5-checked),
+ * 40×40 patch sets (HDF5 files in the authors' layout, or cut from image folders), image grids,
+ * and PSNR/SSIM (docs/method.md (5.7), (5.8)).
+ *
+ * @example
+ * ```ts ignore
+ * import { psnr, readGrayImage } from "./plugin.ts";
+ * const img = await readGrayImage("data/set12/01.png");
+ * ```
+ */
+export { encodeGrayPng, type GrayImage, listImages, readGrayImage } from "./core/data/images.ts";
+export { loadMnistImages, resolveMnistFile } from "./core/data/mnist.ts";
+export {
+  DEFAULT_PATCH_SIZE,
+  DEFAULT_PATCH_STRIDE,
+  extractPatches,
+  type PatchOptions,
+  type PatchSet,
+  readHdf5Images,
+  readPatchFile,
+} from "./core/data/patches.ts";
+export { imageGridPng } from "./core/output/image_grid.ts";
+export { psnr, ssim } from "./core/metrics/image_quality.ts";

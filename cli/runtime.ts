@@ -48,3 +48,27 @@ export function onInterrupt(handler: () => void): () => void {
     process.off("SIGINT", handler);
   };
 }
+
+/**
+ * How to start this CLI again as a child process (`reproduce` runs each cell so): a compiled
+ * binary (`deno compile`, `bun build --compile`) runs itself; `deno run` runs `deno run` with the
+ * permissions this process holds and `extraDenoArgs` before the main module; `bun` runs the same
+ * script.
+ */
+export function selfInvocation(extraDenoArgs: string[] = []): { cmd: string; prefix: string[] } {
+  const exec = process.execPath;
+  const name = exec.split(/[\\/]/).pop() ?? "";
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (deno && /^deno(\.exe)?$/.test(name)) {
+    const perms: string[] = [];
+    for (const p of ["read", "write", "env", "sys", "ffi", "net"] as const) {
+      if (deno.permissions.querySync({ name: p }).state === "granted") perms.push(`--allow-${p}`);
+    }
+    return {
+      cmd: exec,
+      prefix: ["run", ...perms, ...extraDenoArgs, new URL(deno.mainModule).pathname],
+    };
+  }
+  if (/^bun(\.exe)?$/.test(name)) return { cmd: exec, prefix: [process.argv[1]] };
+  return { cmd: exec, prefix: [] };
+}

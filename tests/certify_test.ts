@@ -712,6 +712,9 @@ Deno.test("CLI: a network trained with no_projection fails certify --max 1", asy
     "net_params.projection=no_projection",
     "--set",
     "net_params.layer_sizes=[1,8,8,1]",
+    // He_uniform applied literally starts far above 1 (the default nn.Linear init can certify)
+    "--set",
+    "net_params.apply_weight_initialization=true",
     "--set",
     "training_options.epochs=0",
     "--set",

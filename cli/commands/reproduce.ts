@@ -10,8 +10,8 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { existsSync } from "node:fs";
-import { basename, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import process from "node:process";
 import { DEVICE_CHOICES, type DeviceChoice } from "../../core/backend/backend.ts";
 import { commonSchema, loadConfigFile, validateWith } from "../../core/config/config.ts";
 import { validateRunConfig } from "../../core/config/validate_run_config.ts";
@@ -43,6 +43,7 @@ import {
   writeMerge,
 } from "../../core/reproduce/merge.ts";
 import { CONFIG_DIR, PROJECT_ROOT } from "../paths.ts";
+import { exit, onInterrupt, selfInvocation, setExitCode } from "../runtime.ts";
 import { runCertify } from "./certify.ts";
 
 function collect(value: string, previous: string[]): string[] {
@@ -72,27 +73,12 @@ function positiveInt(flag: string, v: string): number {
  * (whose executable is not named `deno`), the binary itself.
  */
 export function selfCommand(jobs: number): SelfCommand {
-  const exec = Deno.execPath();
   // Several cells at once: one BLAS thread each, unless the user chose otherwise.
-  const env: Record<string, string> = jobs > 1 && !Deno.env.get("OPENBLAS_NUM_THREADS")
+  const env: Record<string, string> = jobs > 1 && !process.env.OPENBLAS_NUM_THREADS
     ? { OPENBLAS_NUM_THREADS: "1" }
     : {};
-  if (!/^deno(\.exe)?$/.test(basename(exec))) return { cmd: exec, prefix: [], env };
-  const perms: string[] = [];
-  for (const name of ["read", "write", "env", "sys", "ffi", "net"] as const) {
-    if (Deno.permissions.querySync({ name }).state === "granted") perms.push(`--allow-${name}`);
-  }
   const config = join(PROJECT_ROOT, "deno.json");
-  return {
-    cmd: exec,
-    prefix: [
-      "run",
-      ...perms,
-      ...(existsSync(config) ? ["--config", config] : []),
-      fileURLToPath(Deno.mainModule),
-    ],
-    env,
-  };
+  return { ...selfInvocation(existsSync(config) ? ["--config", config] : []), env };
 }
 
 /** Certify a finished cell (or reuse its `certify.json` when newer than the checkpoint). */
@@ -201,7 +187,7 @@ function oneDCommand(registry: Registry) {
       const functions = list("--functions", opts.functions, PAPER_FUNCTIONS);
       const activations = list("--activations", opts.activations, PAPER_ACTIVATIONS);
       const jobs = positiveInt("--jobs", opts.jobs);
-      const shard = resolveShard(opts.shard, Deno.env.toObject());
+      const shard = resolveShard(opts.shard, process.env as Record<string, string>);
       const experiment = await registry.experiment("1d");
       const configFile = opts.config ??
         (existsSync(join("configs", experiment.defaultConfig))
@@ -253,14 +239,14 @@ function oneDCommand(registry: Registry) {
 
       const controller = new AbortController();
       const onSigint = () => {
-        if (controller.signal.aborted) Deno.exit(130);
+        if (controller.signal.aborted) exit(130);
         console.error(
           "\ninterrupt: no new cell starts; running cells save a checkpoint and stop " +
             "(Ctrl-C again to quit now)",
         );
         controller.abort();
       };
-      Deno.addSignalListener("SIGINT", onSigint);
+      const removeInterrupt = onInterrupt(onSigint);
       const started = performance.now();
       let results;
       try {
@@ -299,7 +285,7 @@ function oneDCommand(registry: Registry) {
           },
         });
       } finally {
-        Deno.removeSignalListener("SIGINT", onSigint);
+        removeInterrupt();
       }
       const seconds = (performance.now() - started) / 1000;
       const bad = results.filter((r) => r.outcome === "failed" || r.outcome === "interrupted");
@@ -320,7 +306,7 @@ function oneDCommand(registry: Registry) {
           `shard ${shard.index}/${shard.count} done; when all are: reproduce merge ${out}`,
         );
       }
-      if (bad.length || notRun) Deno.exitCode = 1;
+      if (bad.length || notRun) setExitCode(1);
     });
 }
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { readdir, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic_write.ts";
@@ -333,7 +333,7 @@ export async function cachedCertificate(dir: string): Promise<CellCertificate | 
       stat(join(dir, RUN_FILES.checkpoint)),
     ]);
     if ((c.mtime?.getTime() ?? 0) < (k.mtime?.getTime() ?? Infinity)) return undefined;
-    const j = JSON.parse(await Deno.readTextFile(join(dir, "certify.json")));
+    const j = JSON.parse(await readFile(join(dir, "certify.json"), "utf8"));
     if (j.product === undefined || typeof j.empirical !== "number") return undefined;
     return { product: j.product, empirical: j.empirical, certified: j.certified === true };
   } catch {

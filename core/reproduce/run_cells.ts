@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { mkdir, open } from "node:fs/promises";
+import { mkdir, open, readFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import process from "node:process";
 import { join } from "node:path";
 import { applyOverrides, type Config } from "../config/config.ts";
 import { UserError } from "../errors.ts";
@@ -167,7 +169,7 @@ export interface JobResult {
 
 async function tailOf(file: string, lines = 4): Promise<string> {
   try {
-    const text = await Deno.readTextFile(file);
+    const text = await readFile(file, "utf8");
     return text.trimEnd().split("\n").slice(-lines).join("\n");
   } catch {
     return "";
@@ -183,18 +185,20 @@ async function runJob(job: CellJob, args: string[], self: SelfCommand): Promise<
   let code: number;
   try {
     await log.write(`\n# ${new Date().toISOString()} lipspline ${args.join(" ")}\n`);
-    const child = new Deno.Command(self.cmd, {
-      args: [...self.prefix, ...args],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1", ...self.env },
-    }).spawn();
-    const pump = async (s: ReadableStream<Uint8Array>) => {
+    // node:child_process runs under Deno and Bun alike.
+    const child = spawn(self.cmd, [...self.prefix, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1", ...self.env },
+    });
+    const pump = async (s: AsyncIterable<Uint8Array>) => {
       for await (const chunk of s) await log.write(chunk);
     };
-    await Promise.all([pump(child.stdout), pump(child.stderr)]);
-    code = (await child.status).code;
+    const exited = new Promise<number>((resolve, reject) => {
+      child.on("error", reject);
+      child.on("close", (c, signal) => resolve(c ?? (signal ? 130 : 1)));
+    });
+    await Promise.all([pump(child.stdout!), pump(child.stderr!)]);
+    code = await exited;
   } finally {
     await log.close();
   }
@@ -266,7 +270,7 @@ export async function writePlanFile(out: string, plan: ReproducePlanFile): Promi
 /** Read the plan file, or undefined when absent. */
 export async function readPlanFile(out: string): Promise<ReproducePlanFile | undefined> {
   try {
-    return JSON.parse(await Deno.readTextFile(join(out, PLAN_FILE)));
+    return JSON.parse(await readFile(join(out, PLAN_FILE), "utf8"));
   } catch {
     return undefined;
   }

@@ -1,11 +1,10 @@
+import type { Activation } from "../../plugin.ts";
 /**
  * tanh activation (docs/method.md §5.3: the last activation of the WGAN generator): 1-Lipschitz
  * (its slope `1 - tanh²` lies in (0, 1]), no parameters.
  *
  * @module
  */
-import type { Activation } from "../../core/plugin/interfaces.ts";
-import { sampleActivation } from "../../core/nn/activation_sample.ts";
 
 const tanh: Activation = {
   kind: "activation",
@@ -20,7 +19,7 @@ const tanh: Activation = {
       forward: (x: Parameters<typeof ctx.tf.tanh>[0]) => ctx.tf.tanh(x),
       lipschitzBound: () => Promise.resolve({ value: 1, method: "slope of tanh is in (0, 1]" }),
       sample: (x: Float32Array, model?: number) =>
-        sampleActivation(ctx.tf, self, x, ctx.channels, ctx.ensemble, model),
+        ctx.ops.sampleActivation(ctx.tf, self, x, ctx.channels, ctx.ensemble, model),
     };
     return self;
   },

@@ -15,10 +15,8 @@
  *
  * @module
  */
+import { type Layer, type Parameter, UserError } from "../../plugin.ts";
 import type { Tensor } from "@tensorflow/tfjs-core";
-import type { Layer, Parameter } from "../../core/plugin/interfaces.ts";
-import { createParameter } from "../../core/nn/parameters.ts";
-import { UserError } from "../../core/errors.ts";
 
 /** Options of a batch-norm layer. */
 export interface BatchNormOptions {
@@ -39,6 +37,7 @@ const batchNorm: Layer<BatchNormOptions> = {
   description: "batch normalisation, 1-D [N, C] or 2-D NHWC, running statistics checkpointed",
   create(ctx, o) {
     const { tf, rng } = ctx;
+    const { createParameter } = ctx.ops;
     const C = o.channels;
     if (!Number.isInteger(C) || C < 1) {
       throw new UserError(

@@ -12,10 +12,8 @@
  *
  * @module
  */
+import { type Layer, type Parameter, UserError } from "../../plugin.ts";
 import type { Tensor, Tensor4D } from "@tensorflow/tfjs-core";
-import type { Layer, Parameter } from "../../core/plugin/interfaces.ts";
-import { createParameter } from "../../core/nn/parameters.ts";
-import { UserError } from "../../core/errors.ts";
 
 /** Options of a transposed convolution. */
 export interface ConvTransposeOptions {
@@ -36,6 +34,7 @@ const convTranspose: Layer<ConvTransposeOptions> = {
   description: "transposed 2-D convolution (PyTorch ConvTranspose2d layout), NHWC",
   create(ctx, o) {
     const { tf, rng } = ctx;
+    const { createParameter } = ctx.ops;
     const { inChannels: cin, outChannels: cout, kernelSize: k, stride: s, padding: p } = o;
     for (const [key, v] of Object.entries({ cin, cout, k, s })) {
       if (!Number.isInteger(v) || v < 1) {

@@ -13,14 +13,14 @@
  *
  * @module
  */
-import type { Tensor, Tensor4D } from "@tensorflow/tfjs-core";
-import type { Layer, Parameter } from "../../core/plugin/interfaces.ts";
-import { createParameter } from "../../core/nn/parameters.ts";
-import { UserError } from "../../core/errors.ts";
 import {
   circularConvSpectralNormUpperBound,
   EXACT_BOUND_METHOD,
-} from "../../core/certify/spectral_norm.ts";
+  type Layer,
+  type Parameter,
+  UserError,
+} from "../../plugin.ts";
+import type { Tensor, Tensor4D } from "@tensorflow/tfjs-core";
 
 /** Options of a LipschitzDownsample layer. */
 export interface LipschitzDownsampleOptions {
@@ -86,6 +86,7 @@ const lipschitzDownsample: Layer<LipschitzDownsampleOptions> = {
   description: "4x4 stride-2 convolution with a Björck-projected [cout, cin*16] weight; true bound",
   create(ctx, o) {
     const { tf, rng } = ctx;
+    const { createParameter } = ctx.ops;
     if (!ctx.projection) {
       throw new UserError(
         `Cannot build ${ctx.name} as a LipschitzDownsample layer needs a projection`,

@@ -5,8 +5,8 @@
  *
  * @module
  */
+import { authorsSchemas, optimizerSchema } from "../../../plugin.ts";
 import { z } from "zod";
-import { authorsSchemas, optimizerSchema } from "../../../core/config/config.ts";
 
 const authors = authorsSchemas.denoising as z.ZodObject<z.ZodRawShape>;
 const authorsTraining = authors.shape.training_options as z.ZodObject<z.ZodRawShape>;
@@ -42,7 +42,7 @@ export interface DenoisingConfig {
   log_dir: string;
   seed: number;
   sigma: number;
-  activation_fn_params: import("../../../core/plugin/interfaces.ts").ActivationParams;
+  activation_fn_params: import("../../../plugin.ts").ActivationParams;
   net_params: {
     bias: boolean;
     kernel_size: number;

@@ -5,18 +5,20 @@
  *
  * @module
  */
-import { basename, extname } from "node:path";
-import { stat } from "node:fs/promises";
-import type { Rng } from "../../../core/rng/rng.ts";
-import { type GrayImage, listImages, readGrayImage } from "../../../core/data/images.ts";
 import {
   extractPatches,
+  type GrayImage,
+  listImages,
   type PatchOptions,
   type PatchSet,
+  readGrayImage,
   readHdf5Images,
   readPatchFile,
-} from "../../../core/data/patches.ts";
-import { UserError } from "../../../core/errors.ts";
+  type Rng,
+  UserError,
+} from "../../../plugin.ts";
+import { basename, extname } from "node:path";
+import { stat } from "node:fs/promises";
 
 /** A validation (or user) image with a name for tables and metric keys. */
 export interface NamedImage extends GrayImage {

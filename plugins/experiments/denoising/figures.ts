@@ -1,3 +1,4 @@
+import { encodeGrayPng, type GrayImage } from "../../../plugin.ts";
 /**
  * The denoising experiment's image figure: for each of a few images, the clean, noisy and
  * denoised versions side by side (columns in that order), cropped to their central
@@ -5,7 +6,6 @@
  *
  * @module
  */
-import { encodeGrayPng, type GrayImage } from "../../../core/data/images.ts";
 
 /** One row of the figure: the three versions of one image (same size). */
 export interface ComparisonRow {

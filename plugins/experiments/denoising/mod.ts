@@ -8,18 +8,25 @@
  *
  * @module
  */
+import {
+  curvesFigure,
+  DEFAULT_PATCH_SIZE,
+  DEFAULT_PATCH_STRIDE,
+  type Experiment,
+  type Metrics,
+  MT19937,
+  permutation,
+  psnr,
+  ssim,
+  type TrainingPlan,
+  UserError,
+  validateWith,
+  writeFigure,
+  writeFileAtomic,
+} from "../../../plugin.ts";
 import type { Tensor4D } from "@tensorflow/tfjs-core";
 import { join } from "node:path";
 import { mkdir, readFile } from "node:fs/promises";
-import type { Experiment, Metrics } from "../../../core/plugin/interfaces.ts";
-import type { TrainingPlan } from "../../../core/train/plan.ts";
-import { validateWith } from "../../../core/config/config.ts";
-import { UserError } from "../../../core/errors.ts";
-import { MT19937, permutation } from "../../../core/rng/mt19937.ts";
-import { psnr, ssim } from "../../../core/metrics/image_quality.ts";
-import { writeFileAtomic } from "../../../core/io/atomic_write.ts";
-import { curvesFigure, writeFigure } from "../../../core/output/figures.ts";
-import { DEFAULT_PATCH_SIZE, DEFAULT_PATCH_STRIDE } from "../../../core/data/patches.ts";
 import { type DenoisingConfig, denoisingSchema } from "./config.ts";
 import { createDenoiserModel, denoiseImage, denoiserStep, disposeDenoiserModel } from "./model.ts";
 import { addNoise, loadTrainingPatches, loadValidationImages, type NamedImage } from "./data.ts";

@@ -6,12 +6,17 @@
  *
  * @module
  */
+import {
+  type ActivationParams,
+  type Network,
+  type NetworkModule,
+  type PluginResolver,
+  type Rng,
+  sequentialNetwork,
+  type TF,
+} from "../../../plugin.ts";
+import { Adam } from "../../../mod.ts";
 import type { Scalar, Tensor4D } from "@tensorflow/tfjs-core";
-import type { ActivationParams, PluginResolver } from "../../../core/plugin/interfaces.ts";
-import type { TF } from "../../../core/backend/tf.ts";
-import type { Rng } from "../../../core/rng/rng.ts";
-import { type Network, type NetworkModule, sequentialNetwork } from "../../../core/nn/network.ts";
-import { Adam } from "../../../core/train/adam.ts";
 import type { DenoisingConfig } from "./config.ts";
 
 /** `net_params` of the denoiser. */

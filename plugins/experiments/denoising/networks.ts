@@ -6,15 +6,16 @@
  *
  * @module
  */
-import type {
-  ActivationParams,
-  LoadNetworksContext,
-  TrainedNetwork,
-} from "../../../core/plugin/interfaces.ts";
-import { UserError } from "../../../core/errors.ts";
-import { restoreParameters } from "../../../core/io/parameter_store.ts";
-import { activationParamsSchema, validateWith } from "../../../core/config/config.ts";
-import { MT19937 } from "../../../core/rng/mt19937.ts";
+import {
+  type ActivationParams,
+  activationParamsSchema,
+  type LoadNetworksContext,
+  MT19937,
+  restoreParameters,
+  type TrainedNetwork,
+  UserError,
+  validateWith,
+} from "../../../plugin.ts";
 import { denoisingSchema } from "./config.ts";
 import { buildDenoiser, type DenoiserNetParams } from "./model.ts";
 

@@ -8,13 +8,13 @@
  *
  * @module
  */
-import { z } from "zod";
 import {
   activationParamsSchema,
   commonSchema,
   fcNetSchema,
   optimizerSchema,
-} from "../../../core/config/config.ts";
+} from "../../../plugin.ts";
+import { z } from "zod";
 import { mnistTrainingSchema } from "../wgan/config.ts";
 
 /** Default generator: the one lipspline ships (data/README.md). */

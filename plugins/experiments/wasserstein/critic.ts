@@ -7,20 +7,22 @@
  *
  * @module
  */
+import {
+  type ActivationParams,
+  type Adam,
+  type FcNetParams,
+  type LoadNetworksContext,
+  MT19937,
+  type Network,
+  type PluginResolver,
+  restoreParameters,
+  type Rng,
+  type TF,
+  type TrainedNetwork,
+  validateWith,
+} from "../../../plugin.ts";
+import { buildFcNetwork } from "../../../mod.ts";
 import type { Scalar, Tensor2D } from "@tensorflow/tfjs-core";
-import type {
-  ActivationParams,
-  LoadNetworksContext,
-  PluginResolver,
-  TrainedNetwork,
-} from "../../../core/plugin/interfaces.ts";
-import type { TF } from "../../../core/backend/tf.ts";
-import type { Rng } from "../../../core/rng/rng.ts";
-import { buildFcNetwork, type FcNetParams, type Network } from "../../../core/nn/fc_network.ts";
-import { restoreParameters } from "../../../core/io/parameter_store.ts";
-import { validateWith } from "../../../core/config/config.ts";
-import { MT19937 } from "../../../core/rng/mt19937.ts";
-import type { Adam } from "../../../core/train/adam.ts";
 import { wassersteinSchema } from "./config.ts";
 
 /** Build the critic from `net_params` and `activation_fn_params`. */

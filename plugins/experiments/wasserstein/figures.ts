@@ -5,11 +5,17 @@
  *
  * @module
  */
+import {
+  activationFigure,
+  type ActivationParams,
+  curvesFigure,
+  type ExperimentContext,
+  type Network,
+  readMetrics,
+  RUN_FILES,
+  writeFigure,
+} from "../../../plugin.ts";
 import { join } from "node:path";
-import type { ActivationParams, ExperimentContext } from "../../../core/plugin/interfaces.ts";
-import type { Network } from "../../../core/nn/network.ts";
-import { activationFigure, curvesFigure, writeFigure } from "../../../core/output/figures.ts";
-import { readMetrics, RUN_FILES } from "../../../core/io/run_dir.ts";
 
 /** Channels drawn per activation layer. */
 const MAX_CHANNELS = 32;

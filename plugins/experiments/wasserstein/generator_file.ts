@@ -7,13 +7,18 @@
  *
  * @module
  */
-import type { ActivationParams, PluginResolver } from "../../../core/plugin/interfaces.ts";
-import type { TF } from "../../../core/backend/tf.ts";
-import type { Network } from "../../../core/nn/network.ts";
-import { type Checkpoint, readCheckpoint, type StoredTensor } from "../../../core/io/checkpoint.ts";
-import { restoreParameters } from "../../../core/io/parameter_store.ts";
-import { UserError } from "../../../core/errors.ts";
-import { MT19937 } from "../../../core/rng/mt19937.ts";
+import {
+  type ActivationParams,
+  type Checkpoint,
+  MT19937,
+  type Network,
+  type PluginResolver,
+  readCheckpoint,
+  restoreParameters,
+  type StoredTensor,
+  type TF,
+  UserError,
+} from "../../../plugin.ts";
 import { buildGenerator } from "../wgan/networks.ts";
 import h5wasm from "h5wasm/node";
 import { stat } from "node:fs/promises";

@@ -9,16 +9,22 @@
  *
  * @module
  */
+import {
+  type ActivationParams,
+  type Experiment,
+  type FcNetParams,
+  loadMnistImages,
+  type Metrics,
+  MT19937,
+  permutation,
+  resolveMnistFile,
+  type TrainingPlan,
+  UserError,
+  validateWith,
+} from "../../../plugin.ts";
+import { Adam } from "../../../mod.ts";
 import type { Tensor2D } from "@tensorflow/tfjs-core";
 import { join } from "node:path";
-import type { ActivationParams, Experiment, Metrics } from "../../../core/plugin/interfaces.ts";
-import type { TrainingPlan } from "../../../core/train/plan.ts";
-import { validateWith } from "../../../core/config/config.ts";
-import { Adam } from "../../../core/train/adam.ts";
-import { MT19937, permutation } from "../../../core/rng/mt19937.ts";
-import { loadMnistImages, resolveMnistFile } from "../../../core/data/mnist.ts";
-import type { FcNetParams } from "../../../core/nn/fc_network.ts";
-import { UserError } from "../../../core/errors.ts";
 import { DEFAULT_GENERATOR, type WassersteinConfig, wassersteinSchema } from "./config.ts";
 import { buildCritic, criticStep, loadCriticNetworks } from "./critic.ts";
 import { loadGenerator } from "./generator_file.ts";

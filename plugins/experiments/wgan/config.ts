@@ -6,12 +6,8 @@
  *
  * @module
  */
+import { activationParamsSchema, commonSchema, optimizerSchema } from "../../../plugin.ts";
 import { z } from "zod";
-import {
-  activationParamsSchema,
-  commonSchema,
-  optimizerSchema,
-} from "../../../core/config/config.ts";
 
 /** `training_options` keys shared by the MNIST experiments (ours are optional). */
 export const mnistTrainingSchema = z.looseObject({

@@ -8,19 +8,24 @@
  *
  * @module
  */
+import {
+  type Experiment,
+  type ExperimentContext,
+  imageGridPng,
+  loadMnistImages,
+  MT19937,
+  type Network,
+  permutation,
+  resolveMnistFile,
+  RUN_FILES,
+  type TrainingPlan,
+  validateWith,
+  writeFileAtomic,
+} from "../../../plugin.ts";
+import { Adam } from "../../../mod.ts";
 import type { Scalar, Tensor, Tensor2D, Tensor4D } from "@tensorflow/tfjs-core";
 import { join } from "node:path";
 import { mkdir } from "node:fs/promises";
-import type { Experiment, ExperimentContext } from "../../../core/plugin/interfaces.ts";
-import type { TrainingPlan } from "../../../core/train/plan.ts";
-import { validateWith } from "../../../core/config/config.ts";
-import { Adam } from "../../../core/train/adam.ts";
-import { MT19937, permutation } from "../../../core/rng/mt19937.ts";
-import { loadMnistImages, resolveMnistFile } from "../../../core/data/mnist.ts";
-import { writeFileAtomic } from "../../../core/io/atomic_write.ts";
-import { imageGridPng } from "../../../core/output/image_grid.ts";
-import { RUN_FILES } from "../../../core/io/run_dir.ts";
-import type { Network } from "../../../core/nn/network.ts";
 import { type WganConfig, wganSchema } from "./config.ts";
 import {
   buildDiscriminator,

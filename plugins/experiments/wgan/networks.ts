@@ -13,20 +13,23 @@
  *
  * @module
  */
+import {
+  type ActivationParams,
+  activationParamsSchema,
+  type LayerInstance,
+  type LoadNetworksContext,
+  MT19937,
+  type Network,
+  type NetworkModule,
+  type PluginResolver,
+  restoreParameters,
+  type Rng,
+  sequentialNetwork,
+  type TF,
+  type TrainedNetwork,
+  validateWith,
+} from "../../../plugin.ts";
 import type { Tensor } from "@tensorflow/tfjs-core";
-import type {
-  ActivationParams,
-  LayerInstance,
-  LoadNetworksContext,
-  PluginResolver,
-  TrainedNetwork,
-} from "../../../core/plugin/interfaces.ts";
-import type { TF } from "../../../core/backend/tf.ts";
-import type { Rng } from "../../../core/rng/rng.ts";
-import { type Network, type NetworkModule, sequentialNetwork } from "../../../core/nn/network.ts";
-import { restoreParameters } from "../../../core/io/parameter_store.ts";
-import { activationParamsSchema, validateWith } from "../../../core/config/config.ts";
-import { MT19937 } from "../../../core/rng/mt19937.ts";
 
 /** Latent dimension of the generator (docs/method.md §5.3). */
 export const Z_DIM = 62;

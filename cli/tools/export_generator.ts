@@ -1,13 +1,13 @@
 /**
  * Write the generator of a wgan run as a small generator file (float16 bit patterns, see
- * `generator_file.ts`): `deno run -A plugins/experiments/wasserstein/export_generator.ts
+ * `generator_file.ts`): `deno run -A cli/tools/export_generator.ts
  * RUN_DIR/checkpoint.h5 data/wgan_generator.h5`. This is how `data/wgan_generator.h5` was made
  * (data/README.md).
  *
  * @module
  */
-import { readCheckpoint } from "../../../core/io/checkpoint.ts";
-import { writeGeneratorFile } from "./generator_file.ts";
+import { readCheckpoint } from "../../plugin.ts";
+import { writeGeneratorFile } from "../../plugins/experiments/wasserstein/generator_file.ts";
 
 if (import.meta.main) {
   const [src, dst] = Deno.args;

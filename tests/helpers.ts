@@ -6,6 +6,13 @@
 import { tf } from "../core/backend/tf.ts";
 import { type DeviceChoice, initBackend } from "../core/backend/backend.ts";
 import { registerKernelsFor } from "../core/kernels/index.ts";
+import { applyOverrides, loadConfigFile } from "../core/config/config.ts";
+import { createRegistry, type Registry } from "../core/plugin/registry.ts";
+import { builtinPlugins } from "../plugins/builtin.ts";
+import { MT19937 } from "../core/rng/mt19937.ts";
+import { silentProgress } from "../core/output/progress.ts";
+import type { ExperimentContext, Metrics } from "../core/plugin/interfaces.ts";
+import { hostOps } from "../core/plugin/host_ops.ts";
 
 /** Start `name` (default cpu) with lipspline's kernels registered. */
 export async function useBackend(name: DeviceChoice = "cpu"): Promise<string> {
@@ -55,4 +62,34 @@ export async function runCli(
 
 export { tf };
 /** The host's ops, as the host hands them to plugins in their contexts. */
-export { hostOps } from "../core/plugin/host_ops.ts";
+export { hostOps };
+
+/**
+ * An in-process experiment context for tests: `configs/config_<exp>.json` with `--set`-style
+ * overrides, a fresh temporary run folder, silent progress, seed-5 RNG, and `logMetrics`
+ * forwarded to `onMetrics`.
+ */
+export async function testContext(
+  overrides: string[],
+  onMetrics: (m: Metrics) => void = () => {},
+  exp = "1d",
+): Promise<ExperimentContext & { registry: Registry }> {
+  const config = applyOverrides(
+    await loadConfigFile(new URL(`../configs/config_${exp}.json`, import.meta.url).pathname),
+    overrides,
+  );
+  return {
+    tf,
+    ops: hostOps,
+    config,
+    runDir: await Deno.makeTempDir(),
+    registry: createRegistry(builtinPlugins),
+    rng: new MT19937(5),
+    progress: silentProgress(),
+    log: () => {},
+    logMetrics: (m) => {
+      onMetrics(m);
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,22 +1,14 @@
 import { runExperiment } from "../core/train/run_experiment.ts";
 import assert from "node:assert/strict";
-import { hostOps, tf, useBackend } from "./helpers.ts";
-import { createRegistry } from "../core/plugin/registry.ts";
-import { builtinPlugins } from "../plugins/builtin.ts";
-import { MT19937 } from "../core/rng/mt19937.ts";
-import { applyOverrides, loadConfigFile } from "../core/config/config.ts";
-import { silentProgress } from "../core/output/progress.ts";
-import type { ExperimentContext } from "../core/plugin/interfaces.ts";
+import { testContext, tf, useBackend } from "./helpers.ts";
 import { buildDenoiseStep } from "../bench/denoise_bench.ts";
 
 await useBackend("cpu");
 
 for (const activation of ["linearspline", "groupsort", "householder"]) {
   Deno.test(`memory stays flat over 1d epochs (${activation})`, async () => {
-    const dir = await Deno.makeTempDir();
-    const registry = createRegistry(builtinPlugins);
-    const config = applyOverrides(
-      await loadConfigFile(new URL("../configs/config_1d.json", import.meta.url).pathname),
+    const counts: number[] = [];
+    const ctx = await testContext(
       [
         "training_options.epochs=6",
         "training_options.nbr_models=3",
@@ -24,30 +16,16 @@ for (const activation of ["linearspline", "groupsort", "householder"]) {
         "dataset.testing_dataset_size=100",
         `activation_fn_params.activation_type=${activation}`,
       ],
+      () => counts.push(tf.memory().numTensors),
     );
-    const counts: number[] = [];
-    const ctx: ExperimentContext = {
-      tf,
-      ops: hostOps,
-      config,
-      runDir: dir,
-      registry,
-      rng: new MT19937(5),
-      progress: silentProgress(),
-      log: () => {},
-      logMetrics: () => {
-        counts.push(tf.memory().numTensors);
-        return Promise.resolve();
-      },
-    };
     const before = tf.memory().numTensors;
-    const exp = await registry.experiment("1d");
+    const exp = await ctx.registry.experiment("1d");
     await runExperiment(exp, ctx);
     assert.equal(counts.length, 7);
     // After the first epoch, the number of live tensors never grows.
     for (const c of counts.slice(1)) assert.equal(c, counts[1], `tensor counts ${counts}`);
     assert.equal(tf.memory().numTensors, before, "everything is freed at the end");
-    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(ctx.runDir, { recursive: true });
   });
 }
 

@@ -6,14 +6,12 @@
 import { runExperiment } from "../core/train/run_experiment.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { hostOps, maxAbsDiff, tf, useBackend } from "./helpers.ts";
+import { hostOps, maxAbsDiff, testContext, tf, useBackend } from "./helpers.ts";
 import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
-import { applyOverrides, loadConfigFile } from "../core/config/config.ts";
-import { silentProgress } from "../core/output/progress.ts";
 import { readCheckpoint } from "../core/io/checkpoint.ts";
-import type { ExperimentContext, Metrics } from "../core/plugin/interfaces.ts";
+import type { Metrics } from "../core/plugin/interfaces.ts";
 import lipschitzLinear from "../plugins/layers/lipschitz_linear.ts";
 import noProjection from "../plugins/projections/no_projection.ts";
 
@@ -72,37 +70,20 @@ for (const backend of BACKENDS) {
   for (const projection of PROJECTIONS) {
     Deno.test(`a tiny 1d run trains with ${projection} on ${backend}`, async () => {
       await useBackend(backend);
-      const dir = await Deno.makeTempDir();
       const M = 2, E = 2;
-      const config = applyOverrides(
-        await loadConfigFile(new URL("../configs/config_1d.json", import.meta.url).pathname),
-        [
-          `training_options.epochs=${E}`,
-          `training_options.nbr_models=${M}`,
-          "dataset.training_dataset_size=40",
-          "dataset.testing_dataset_size=100",
-          // A small net: most of a run's time is its figures, one per activation layer.
-          "net_params.layer_sizes=[1,5,5,1]",
-          `net_params.projection=${projection}`,
-        ],
-      );
       const rows: Metrics[] = [];
-      const ctx: ExperimentContext = {
-        tf,
-        ops: hostOps,
-        config,
-        runDir: dir,
-        registry,
-        rng: new MT19937(5),
-        progress: silentProgress(),
-        log: () => {},
-        logMetrics: (m) => {
-          rows.push(m);
-          return Promise.resolve();
-        },
-      };
+      const ctx = await testContext([
+        `training_options.epochs=${E}`,
+        `training_options.nbr_models=${M}`,
+        "dataset.training_dataset_size=40",
+        "dataset.testing_dataset_size=100",
+        // A small net: most of a run's time is its figures, one per activation layer.
+        "net_params.layer_sizes=[1,5,5,1]",
+        `net_params.projection=${projection}`,
+      ], (m) => rows.push(m));
+      const { config, runDir: dir } = ctx;
       const before = tf.memory().numTensors;
-      const exp = await registry.experiment("1d");
+      const exp = await ctx.registry.experiment("1d");
       const result = await runExperiment(exp, ctx);
 
       // Every epoch ran (0..E inclusive) with a finite test MSE.

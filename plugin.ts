@@ -244,7 +244,7 @@ export {
  * ```
  */
 export { encodeGrayPng, type GrayImage, listImages, readGrayImage } from "./core/data/images.ts";
-export { loadMnistImages, resolveMnistFile } from "./core/data/mnist.ts";
+export { loadMnistImages, loadMnistSplits, resolveMnistFile } from "./core/data/mnist.ts";
 export {
   DEFAULT_PATCH_SIZE,
   DEFAULT_PATCH_STRIDE,

@@ -96,3 +96,33 @@ export async function loadMnistImages(file: string, limit?: number): Promise<Mni
   for (let i = 0; i < n; i++) pixels[i] = idx.data[i] / 255;
   return { count, rows: idx.rows, cols: idx.cols, pixels, file };
 }
+
+/**
+ * The training and held-out images an MNIST experiment reads: each configured file resolved
+ * ({@linkcode resolveMnistFile}: the authors' `.pt` paths fall back to the packaged IDX files,
+ * with a note) and loaded, at most `maxTrain` / `maxVal` images.
+ *
+ * @example
+ * ```ts ignore
+ * const { train, val } = await loadMnistSplits(t, (line) => ctx.log(line));
+ * ```
+ */
+export async function loadMnistSplits(
+  t: {
+    train_dataset_file: string;
+    val_dataset_file: string;
+    max_train_images?: number;
+    max_val_images?: number;
+  },
+  note?: (line: string) => void,
+): Promise<{ train: MnistImages; val: MnistImages }> {
+  const train = await loadMnistImages(
+    await resolveMnistFile(t.train_dataset_file, "train", note),
+    t.max_train_images,
+  );
+  const val = await loadMnistImages(
+    await resolveMnistFile(t.val_dataset_file, "test", note),
+    t.max_val_images,
+  );
+  return { train, val };
+}

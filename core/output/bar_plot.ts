@@ -6,7 +6,7 @@
  * @module
  */
 import type { Figure, Json } from "./plot.ts";
-import { renderSvg } from "./plot.ts";
+import { PALETTE, renderSvg } from "./plot.ts";
 import { svgToPng } from "./raster.ts";
 
 /** One bar. */
@@ -40,19 +40,6 @@ export interface GroupedBarOptions {
   /** Height of the plotting area (default 300). */
   height?: number;
 }
-
-const PALETTE = [
-  "#1f77b4",
-  "#ff7f0e",
-  "#2ca02c",
-  "#d62728",
-  "#9467bd",
-  "#8c564b",
-  "#e377c2",
-  "#7f7f7f",
-  "#bcbd22",
-  "#17becf",
-];
 
 /** The Vega-Lite spec of a grouped bar chart (exported for callers composing their own). */
 export function groupedBarSpec(o: GroupedBarOptions): Json {

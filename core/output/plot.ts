@@ -80,7 +80,8 @@ export interface RenderOptions {
   scale?: number;
 }
 
-const PALETTE = [
+/** The categorical colours of every lipspline figure (Tableau 10). */
+export const PALETTE: readonly string[] = [
   "#1f77b4",
   "#ff7f0e",
   "#2ca02c",

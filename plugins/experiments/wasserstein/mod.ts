@@ -13,11 +13,10 @@ import {
   type ActivationParams,
   type Experiment,
   type FcNetParams,
-  loadMnistImages,
+  loadMnistSplits,
   type Metrics,
   MT19937,
   permutation,
-  resolveMnistFile,
   type TrainingPlan,
   UserError,
   validateWith,
@@ -75,15 +74,7 @@ const wasserstein: Experiment = {
     const t = cfg.training_options;
     const B = t.batch_size;
     const evalEvery = t.eval_every ?? 5;
-    const note = (l: string) => ctx.log(l);
-    const train = await loadMnistImages(
-      await resolveMnistFile(t.train_dataset_file, "train", note),
-      t.max_train_images,
-    );
-    const val = await loadMnistImages(
-      await resolveMnistFile(t.val_dataset_file, "test", note),
-      t.max_val_images,
-    );
+    const { train, val } = await loadMnistSplits(t, (l) => ctx.log(l));
     if (train.count < B) {
       throw new UserError(
         `Invalid config: key 'training_options.batch_size' must not exceed the ${train.count} training images; current value is ${B}`,

@@ -12,11 +12,10 @@ import {
   type Experiment,
   type ExperimentContext,
   imageGridPng,
-  loadMnistImages,
+  loadMnistSplits,
   MT19937,
   type Network,
   permutation,
-  resolveMnistFile,
   RUN_FILES,
   type TrainingPlan,
   validateWith,
@@ -114,15 +113,7 @@ const wgan: Experiment = {
     const t = cfg.training_options;
     const B = t.batch_size;
     const nCritic = t.n_critic ?? 5;
-    const note = (l: string) => ctx.log(l);
-    const train = await loadMnistImages(
-      await resolveMnistFile(t.train_dataset_file, "train", note),
-      t.max_train_images,
-    );
-    const val = await loadMnistImages(
-      await resolveMnistFile(t.val_dataset_file, "test", note),
-      t.max_val_images,
-    );
+    const { train, val } = await loadMnistSplits(t, (l) => ctx.log(l));
     // docs/method.md §5.3: the WGAN sees images in [-1, 1]; validation uses the same scale
     // (the authors validate with [0, 1] images, docs/method.md §6).
     const trainPix = train.pixels.map((v) => 2 * v - 1);

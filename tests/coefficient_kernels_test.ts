@@ -13,10 +13,16 @@ import {
   hasFusedKernel,
   PROJECT_KERNEL,
   PROJECT_TV2_KERNEL,
+  projectFused,
+  projectRows,
+  projectRowsGrad,
+  projectTv2Fused,
+  projectTv2Rows,
+  projectTv2RowsGrad,
   TV2_KERNEL,
 } from "../core/ops/spline_coefficients.ts";
 import { Adam } from "../core/train/adam.ts";
-import { hasFusedAdam } from "../core/ops/adam_update.ts";
+import { adamFused, adamLoop, hasFusedAdam } from "../core/ops/adam_update.ts";
 import { createParameter } from "../core/nn/parameters.ts";
 import type { Tensor } from "@tensorflow/tfjs-core";
 
@@ -137,3 +143,62 @@ for (const backend of ["cpu", "wasm"] as const) {
     assert.ok(maxAbsDiff(a, values) > 1e-3, "the parameters moved");
   });
 }
+
+/** Whether two float32 arrays hold the same bits (NaN payloads aside, -0 ≠ +0). */
+function sameBits(a: Float32Array, b: Float32Array): string | null {
+  if (a.length !== b.length) return `lengths ${a.length} vs ${b.length}`;
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) return `element ${i}: ${a[i]} vs ${b[i]}`;
+  }
+  return null;
+}
+
+Deno.test("wasm heap modules (native/coefficients.c, native/adam.c) give the JS loops' bits", async () => {
+  await useBackend("wasm");
+  const rows = 37, K = 21, T = gridStep(0.5, K);
+  const c = rawCoefficients(rows, K, T, 11);
+  c[5] = c[4] + Math.fround(T); // a slope exactly at the clip bound (the float32 test)
+  const rng = new MT19937(12);
+  const dp = Float32Array.from({ length: rows * K }, () => rng.normal());
+  const dtv = Float32Array.from({ length: rows }, () => rng.normal());
+  // the JS loops, called directly
+  const p = new Float32Array(rows * K), tvJs = new Float32Array(rows);
+  projectTv2Rows(c, rows, K, T, p, tvJs);
+  const pOnly = new Float32Array(rows * K);
+  projectRows(c, rows, K, T, pOnly);
+  const dcTv = new Float32Array(rows * K), dc = new Float32Array(rows * K);
+  projectTv2RowsGrad(c, dp, dtv, rows, K, T, dcTv);
+  projectRowsGrad(c, dp, rows, K, T, dc);
+  // the same through the wasm kernels, forward and gradient
+  const ct = tf.tensor(c, [rows, K]);
+  const [pw, tvw] = projectTv2Fused(ct, T);
+  const dpt = tf.tensor(dp, [rows, K]), dtvt = tf.tensor(dtv, [rows]);
+  const gTv = tf.grads((x: Tensor) => {
+    const [a, b] = projectTv2Fused(x, T);
+    return tf.add(tf.sum(tf.mul(a, dpt)), tf.sum(tf.mul(b, dtvt)));
+  })([ct])[0];
+  const g = tf.grads((x: Tensor) => tf.sum(tf.mul(projectFused(x, T), dpt)))([ct])[0];
+  const checks: Array<[string, Float32Array, Tensor]> = [
+    ["projection+TV2 p", p, pw],
+    ["projection+TV2 tv", tvJs, tvw],
+    ["projection p", pOnly, projectFused(ct, T)],
+    ["projection+TV2 gradient", dcTv, gTv],
+    ["projection gradient", dc, g],
+  ];
+  for (const [what, js, t] of checks) {
+    assert.equal(sameBits(js, new Float32Array(await t.data())), null, what);
+  }
+  // Adam: one update of every element
+  const n = 301;
+  const w = Float32Array.from({ length: n }, () => rng.normal());
+  const gr = Float32Array.from({ length: n }, () => rng.normal());
+  const m = Float32Array.from({ length: n }, () => rng.normal() * 0.1);
+  const v = Float32Array.from({ length: n }, () => Math.abs(rng.normal()) * 0.01);
+  const attrs = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, bc1: 0.19, bc2: 0.003 };
+  const outJs = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  adamLoop(w, gr, m, v, attrs, outJs[0], outJs[1], outJs[2]);
+  const outW = adamFused(tf.tensor(w), tf.tensor(gr), tf.tensor(m), tf.tensor(v), attrs);
+  for (let i = 0; i < 3; i++) {
+    assert.equal(sameBits(outJs[i], new Float32Array(await outW[i].data())), null, `Adam ${i}`);
+  }
+});

@@ -1,16 +1,35 @@
 /**
  * Provenance of the committed WebAssembly SIMD modules (core/kernels/native): each embedded
  * module matches its recorded sha256, `build.sh` rebuilds exactly the committed file from its C
- * source (where clang is installed), and the spline module, which shares the tfjs wasm heap,
- * owns no memory (no data segment, memory imported, nothing but its two functions exported).
+ * source (where clang is installed), and the modules that share the tfjs wasm heap (spline,
+ * coefficients, adam) own no memory (no data segment, memory imported, only their functions
+ * exported).
  */
 import assert from "node:assert/strict";
 import { BJORCK_WASM_BASE64, BJORCK_WASM_SHA256 } from "../core/kernels/native/bjorck_wasm_bin.ts";
 import { SPLINE_WASM_BASE64, SPLINE_WASM_SHA256 } from "../core/kernels/native/spline_wasm_bin.ts";
+import {
+  COEFFICIENTS_WASM_BASE64,
+  COEFFICIENTS_WASM_SHA256,
+} from "../core/kernels/native/coefficients_wasm_bin.ts";
+import { ADAM_WASM_BASE64, ADAM_WASM_SHA256 } from "../core/kernels/native/adam_wasm_bin.ts";
 
 const MODULES = [
   { name: "bjorck", base64: BJORCK_WASM_BASE64, sha256: BJORCK_WASM_SHA256 },
   { name: "spline", base64: SPLINE_WASM_BASE64, sha256: SPLINE_WASM_SHA256 },
+  { name: "coefficients", base64: COEFFICIENTS_WASM_BASE64, sha256: COEFFICIENTS_WASM_SHA256 },
+  { name: "adam", base64: ADAM_WASM_BASE64, sha256: ADAM_WASM_SHA256 },
+];
+
+/** The modules that run on the tfjs wasm heap, and the functions each exports. */
+const HEAP_MODULES = [
+  { name: "spline", base64: SPLINE_WASM_BASE64, exports: ["spline_backward", "spline_forward"] },
+  {
+    name: "coefficients",
+    base64: COEFFICIENTS_WASM_BASE64,
+    exports: ["coef_project", "coef_project_grad"],
+  },
+  { name: "adam", base64: ADAM_WASM_BASE64, exports: ["adam_update"] },
 ];
 
 function bytesOf(base64: string): Uint8Array<ArrayBuffer> {
@@ -25,30 +44,32 @@ for (const m of MODULES) {
   });
 }
 
-Deno.test("the spline module imports its memory and owns none (it runs on the tfjs heap)", () => {
-  const mod = new WebAssembly.Module(bytesOf(SPLINE_WASM_BASE64));
-  assert.deepEqual(WebAssembly.Module.imports(mod), [
-    { module: "env", name: "memory", kind: "memory" },
-  ]);
-  assert.deepEqual(
-    WebAssembly.Module.exports(mod).map((e) => `${e.kind} ${e.name}`).sort(),
-    ["function spline_backward", "function spline_forward"],
-  );
-  // section ids of the binary: 11 is a data segment (it would overwrite the tfjs heap)
-  const bytes = bytesOf(SPLINE_WASM_BASE64);
-  const ids: number[] = [];
-  for (let p = 8; p < bytes.length;) {
-    ids.push(bytes[p++]);
-    let size = 0, shift = 0, b: number;
-    do {
-      b = bytes[p++];
-      size |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80);
-    p += size;
-  }
-  assert.ok(!ids.includes(11), `sections ${ids}`);
-});
+for (const m of HEAP_MODULES) {
+  Deno.test(`the ${m.name} module imports its memory and owns none (it runs on the tfjs heap)`, () => {
+    const mod = new WebAssembly.Module(bytesOf(m.base64));
+    assert.deepEqual(WebAssembly.Module.imports(mod), [
+      { module: "env", name: "memory", kind: "memory" },
+    ]);
+    assert.deepEqual(
+      WebAssembly.Module.exports(mod).map((e) => `${e.kind} ${e.name}`).sort(),
+      m.exports.map((e) => `function ${e}`),
+    );
+    // section ids of the binary: 11 is a data segment (it would overwrite the tfjs heap)
+    const bytes = bytesOf(m.base64);
+    const ids: number[] = [];
+    for (let p = 8; p < bytes.length;) {
+      ids.push(bytes[p++]);
+      let size = 0, shift = 0, b: number;
+      do {
+        b = bytes[p++];
+        size |= (b & 0x7f) << shift;
+        shift += 7;
+      } while (b & 0x80);
+      p += size;
+    }
+    assert.ok(!ids.includes(11), `sections ${ids}`);
+  });
+}
 
 const HAVE_CLANG = (() => {
   try {

@@ -42,6 +42,15 @@ import { type NativeSgemm, openBlas } from "../../backend/openblas_ffi.ts";
  */
 export const BLAS_MIN_MACS: Readonly<Record<string, number>> = { cpu: 16 ** 3, wasm: 64 ** 3 };
 
+/**
+ * Smallest inner dimension `K` and output width `N` of a product that BLAS takes, per backend.
+ * Thin products stay on wasm's XNNPACK, which is faster there: the 1d test pass
+ * `[10000, 10] · [10, 10]ᵀ` (25 of them) took 22 ms through OpenBLAS and 8 ms on XNNPACK, and
+ * the OpenBLAS threads' spinning after each call slowed the next epoch's steps by 60%
+ * (bench/RESULTS.md, "1d paper config").
+ */
+export const BLAS_MIN_SIDE: Readonly<Record<string, number>> = { cpu: 1, wasm: 32 };
+
 /** Largest patch matrix (bytes) one chunk of a convolution materialises. */
 export const IM2COL_CHUNK_BYTES = 32 * 1024 * 1024;
 
@@ -81,16 +90,23 @@ const size = (shape: readonly number[]) => shape.reduce((p, q) => p * q, 1);
 // ---------------------------------------------------------------------------------------------
 // BatchMatMul
 
-/** `BatchMatMul` through `blas` from `minMacs` multiply-adds per matrix, else `fallback`. */
+/**
+ * `BatchMatMul` through `blas` from `minMacs` multiply-adds per matrix and inner and output
+ * dimensions of at least `minSide`, else `fallback`.
+ */
 export function blasBatchMatMul(
   io: BackendIO,
   blas: NativeSgemm,
   fallback: KernelFunc,
   minMacs: number,
+  minSide = 1,
 ): KernelFunc {
   return (args) => {
     const { a, b, transposeA, transposeB, M, K, K2, N, batchA, batchB } = matMulCall(args);
-    if (a.dtype !== "float32" || b.dtype !== "float32" || K !== K2 || M * N * K < minMacs) {
+    if (
+      a.dtype !== "float32" || b.dtype !== "float32" || K !== K2 || M * N * K < minMacs ||
+      Math.min(K, N) < minSide
+    ) {
       return fallback(args);
     }
     const outer = tf.backend_util.assertAndGetBroadcastShape(
@@ -387,7 +403,13 @@ const fallbacks = new Map<string, KernelFunc>();
 
 const FACTORIES: Record<
   string,
-  (io: BackendIO, blas: NativeSgemm, fallback: KernelFunc, minMacs: number) => KernelFunc
+  (
+    io: BackendIO,
+    blas: NativeSgemm,
+    fallback: KernelFunc,
+    minMacs: number,
+    minSide: number,
+  ) => KernelFunc
 > = {
   BatchMatMul: blasBatchMatMul,
   Conv2D: blasConv2D,
@@ -404,6 +426,7 @@ export function registerBlasKernels(backendName: string, io: BackendIO): void {
   const blas = openBlas();
   if (!blas) return;
   const minMacs = BLAS_MIN_MACS[backendName] ?? 0;
+  const minSide = BLAS_MIN_SIDE[backendName] ?? 1;
   for (const [kernelName, make] of Object.entries(FACTORIES)) {
     const key = `${backendName}/${kernelName}`;
     if (!fallbacks.has(key)) {
@@ -411,7 +434,7 @@ export function registerBlasKernels(backendName: string, io: BackendIO): void {
       if (!current) continue;
       fallbacks.set(key, current);
     }
-    replaceKernel(kernelName, backendName, make(io, blas, fallbacks.get(key)!, minMacs));
+    replaceKernel(kernelName, backendName, make(io, blas, fallbacks.get(key)!, minMacs, minSide));
   }
   routes.set(backendName, { path: blas.path, threads: blas.threads });
 }

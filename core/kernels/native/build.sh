@@ -2,6 +2,7 @@
 # Rebuilds the generated WebAssembly SIMD modules of core/kernels/native from their C sources:
 #   bjorck.c -> bjorck_wasm_bin.ts  (own memory; the fused Björck engine copies in and out)
 #   spline.c -> spline_wasm_bin.ts  (imports the tfjs wasm backend's memory; must own none)
+#   coefficients.c -> coefficients_wasm_bin.ts, adam.c -> adam_wasm_bin.ts  (the same)
 # Needs Debian's clang + lld (apt-get install -y clang lld); CI does not: the generated modules
 # are committed. Run from anywhere: sh core/kernels/native/build.sh [NAME [OUTPUT.ts]]
 # (no NAME: every module; an OUTPUT writes elsewhere, which the tests compare).
@@ -21,8 +22,16 @@ build() { # NAME OUTPUT
     what="The fused spline WebAssembly SIMD module (imports env.memory)"
     link="-Wl,--import-memory"
     ;;
+  coefficients)
+    what="The spline-coefficient projection WebAssembly module (imports env.memory)"
+    link="-Wl,--import-memory"
+    ;;
+  adam)
+    what="The fused Adam WebAssembly module (imports env.memory)"
+    link="-Wl,--import-memory"
+    ;;
   *)
-    echo "build.sh: unknown module '$name' (expected bjorck or spline)" >&2
+    echo "build.sh: unknown module '$name' (expected bjorck, spline, coefficients or adam)" >&2
     exit 2
     ;;
   esac
@@ -30,7 +39,7 @@ build() { # NAME OUTPUT
   clang --target=wasm32 -msimd128 -mbulk-memory -O2 -nostdlib -Wall -Werror \
     -Wl,--no-entry $link -Wl,--strip-all \
     -o "$tmp/$name.wasm" "$here/$name.c"
-  if [ "$name" = spline ]; then
+  if [ "$name" != bjorck ]; then
     # It shares the tfjs heap: no data segment, and no access to the stack pointer global.
     if llvm-objdump -h "$tmp/$name.wasm" | grep -q ' DATA '; then
       echo "build.sh: $name.wasm has a data section; it must own no memory" >&2
@@ -64,7 +73,7 @@ build() { # NAME OUTPUT
 }
 
 if [ $# -eq 0 ]; then
-  for name in bjorck spline; do build "$name" "$here/${name}_wasm_bin.ts"; done
+  for name in bjorck spline coefficients adam; do build "$name" "$here/${name}_wasm_bin.ts"; done
 else
   build "$1" "${2:-$here/$1_wasm_bin.ts}"
 fi

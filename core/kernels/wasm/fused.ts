@@ -1,20 +1,24 @@
 /**
  * lipspline's small fused kernels on the `wasm` backend: the spline-coefficient projection and
- * TV2, the Adam update, GroupSort, HouseHolder and circular padding.
+ * TV2, the Adam update, GroupSort, HouseHolder and circular padding; the projection and Adam
+ * in WebAssembly modules on the heap (`./coefficients.ts`, `./adam.ts`).
  *
  * @module
  */
 import { wasmIO } from "../backend_io.ts";
 import { registerCoefficientKernels } from "../coefficients_kernels.ts";
-import { registerAdamKernel } from "../adam_kernels.ts";
 import { registerGroupSortKernels } from "../groupsort_kernels.ts";
 import { registerHouseholderKernels } from "../householder_kernels.ts";
 import { registerCircularPadKernels } from "../circular_pad_kernels.ts";
+import { register as registerNativeCoefficientKernels } from "./coefficients.ts";
+import { register as registerNativeAdamKernel } from "./adam.ts";
 
 /** Register them. */
 export function register(): void {
   registerCoefficientKernels("wasm", wasmIO);
-  registerAdamKernel("wasm", wasmIO);
+  // the projection kernels on the heap (native/coefficients.c) replace the JS ones
+  registerNativeCoefficientKernels();
+  registerNativeAdamKernel(); // adamLoop of ops/adam_update.ts on the heap (native/adam.c)
   registerGroupSortKernels("wasm", wasmIO);
   registerHouseholderKernels("wasm", wasmIO);
   registerCircularPadKernels("wasm", wasmIO);

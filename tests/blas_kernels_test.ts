@@ -131,7 +131,18 @@ for (const backend of ["cpu", "wasm"] as const) {
         transposeB: false,
       });
       assert.equal(fell, 4);
-      tf.dispose([x, w, a]);
+      // thin products (inner dimension or width below minSide) stay off BLAS, the 1d test pass's
+      // [10000, 10] · [10, 10]ᵀ among them; a wide one of the same size goes through it
+      const thin = blasBatchMatMul(io, BLAS!, fallback, 0, 32);
+      const tall = tf.ones([2, 10000, 10]), small = tf.ones([2, 10, 10]);
+      await call(thin, { a: tall, b: small }, { transposeA: false, transposeB: true });
+      assert.equal(fell, 5);
+      const wide = tf.ones([2, 64, 40]), wideB = tf.ones([2, 40, 32]);
+      const out = await call(thin, { a: wide, b: wideB }, { transposeA: false, transposeB: false });
+      assert.equal(fell, 5);
+      assert.deepEqual(out.shape, [2, 64, 32]);
+      assert.equal(out.values[0], 40);
+      tf.dispose([x, w, a, tall, small, wide, wideB]);
     },
   });
 
@@ -169,7 +180,8 @@ for (const backend of ["cpu", "wasm"] as const) {
     async fn() {
       const info = await initBackend(backend);
       assert.notEqual(blasRoute(backend), null);
-      assert.match(info.description, /OpenBLAS matMul and conv2d/);
+      assert.match(info.description, /OpenBLAS matMul and conv2d with \d+ threads \(\w+ kernels\)/);
+      assert.notEqual(blasRoute(backend)!.core, "unknown");
       // above the wasm threshold (64³ multiply-adds)
       const c: ConvCase = { x: [4, 12, 12, 16], f: [3, 3, 16, 16], s: [1, 1], pad: "same" };
       const xv = rand(4 * 12 * 12 * 16, 5), wv = rand(9 * 16 * 16, 6), dyv = rand(4 * 144 * 16, 7);

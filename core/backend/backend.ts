@@ -192,7 +192,9 @@ function describe(name: string): string {
     })`;
   }
   const blas = blasRoute(name);
-  const route = blas ? `, OpenBLAS matMul and conv2d with ${blas.threads} threads` : "";
+  const route = blas
+    ? `, OpenBLAS matMul and conv2d with ${blas.threads} threads (${blas.core} kernels)`
+    : "";
   if (name === "wasm") return `wasm (CPU, SIMD, 1 thread${route}, fused spline and Björck kernels)`;
   return `cpu (CPU, plain JS${route}, fused spline and Björck kernels)`;
 }

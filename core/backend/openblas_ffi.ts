@@ -5,7 +5,8 @@
  *
  * - {@linkcode openBlas}: the system OpenBLAS (Debian: `apt-get install -y
  *   libopenblas0-pthread`) for single-precision GEMM. Set `LIPSPLINE_BLAS=off` to disable it,
- *   or `LIPSPLINE_BLAS=/path/libopenblas.so` to choose the library.
+ *   or `LIPSPLINE_BLAS=/path/libopenblas.so` to choose the library. The library picks its CPU
+ *   kernels itself (or from `OPENBLAS_CORETYPE`); `core` reports which.
  *
  * @module
  */
@@ -16,6 +17,8 @@ export interface NativeSgemm {
   path: string;
   /** Threads the library uses. */
   threads: number;
+  /** The CPU kernels the library runs (OpenBLAS's core name, e.g. `Haswell`, `SkylakeX`). */
+  core: string;
   /**
    * `C[M,N] = op(A) · op(B)` (row-major; `op` transposes when the flag is set): A is stored as
    * `[M,K]` (`[K,M]` transposed), B as `[K,N]` (`[N,K]` transposed). The arrays may be
@@ -71,6 +74,7 @@ const SYMBOLS = {
   },
   openblas_get_num_threads: { parameters: [], result: "i32" },
   openblas_set_num_threads: { parameters: ["i32"], result: "void" },
+  openblas_get_corename: { parameters: [], result: "pointer", optional: true },
 } as const;
 
 /** The Deno namespace when running under Deno, else null. */
@@ -111,9 +115,11 @@ export function openBlas(threads?: number): NativeSgemm | null {
     const s = lib.symbols;
     const n = threads ?? (typeof navigator !== "undefined" ? navigator.hardwareConcurrency : 1);
     s.openblas_set_num_threads(Math.max(1, n | 0));
+    const name = s.openblas_get_corename?.() ?? null;
     cached = {
       path,
       threads: s.openblas_get_num_threads(),
+      core: name === null ? "unknown" : d.UnsafePointerView.getCString(name),
       sgemm(transA, transB, M, N, K, A, B, C, accumulate = false, alpha = 1) {
         s.cblas_sgemm(
           CBLAS_ROW_MAJOR,

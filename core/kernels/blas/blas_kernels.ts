@@ -60,6 +60,8 @@ export interface BlasRoute {
   path: string;
   /** Threads the library uses. */
   threads: number;
+  /** The library's CPU kernels (OpenBLAS core name). */
+  core: string;
 }
 
 const routes = new Map<string, BlasRoute>();
@@ -436,5 +438,5 @@ export function registerBlasKernels(backendName: string, io: BackendIO): void {
     }
     replaceKernel(kernelName, backendName, make(io, blas, fallbacks.get(key)!, minMacs, minSide));
   }
-  routes.set(backendName, { path: blas.path, threads: blas.threads });
+  routes.set(backendName, { path: blas.path, threads: blas.threads, core: blas.core });
 }

@@ -2,7 +2,7 @@
  * Provenance of the committed WebAssembly SIMD modules (core/kernels/native): each embedded
  * module matches its recorded sha256, `build.sh` rebuilds exactly the committed file from its C
  * source (where clang is installed), and the modules that share the tfjs wasm heap (spline,
- * coefficients, adam) own no memory (no data segment, memory imported, only their functions
+ * coefficients, adam, add_bias) own no memory (no data segment, memory imported, only their functions
  * exported).
  */
 import assert from "node:assert/strict";
@@ -13,12 +13,17 @@ import {
   COEFFICIENTS_WASM_SHA256,
 } from "../core/kernels/native/coefficients_wasm_bin.ts";
 import { ADAM_WASM_BASE64, ADAM_WASM_SHA256 } from "../core/kernels/native/adam_wasm_bin.ts";
+import {
+  ADD_BIAS_WASM_BASE64,
+  ADD_BIAS_WASM_SHA256,
+} from "../core/kernels/native/add_bias_wasm_bin.ts";
 
 const MODULES = [
   { name: "bjorck", base64: BJORCK_WASM_BASE64, sha256: BJORCK_WASM_SHA256 },
   { name: "spline", base64: SPLINE_WASM_BASE64, sha256: SPLINE_WASM_SHA256 },
   { name: "coefficients", base64: COEFFICIENTS_WASM_BASE64, sha256: COEFFICIENTS_WASM_SHA256 },
   { name: "adam", base64: ADAM_WASM_BASE64, sha256: ADAM_WASM_SHA256 },
+  { name: "add_bias", base64: ADD_BIAS_WASM_BASE64, sha256: ADD_BIAS_WASM_SHA256 },
 ];
 
 /** The modules that run on the tfjs wasm heap, and the functions each exports. */
@@ -30,6 +35,7 @@ const HEAP_MODULES = [
     exports: ["coef_project", "coef_project_grad"],
   },
   { name: "adam", base64: ADAM_WASM_BASE64, exports: ["adam_update"] },
+  { name: "add_bias", base64: ADD_BIAS_WASM_BASE64, exports: ["add_bias"] },
 ];
 
 function bytesOf(base64: string): Uint8Array<ArrayBuffer> {

@@ -1,7 +1,8 @@
 /**
  * lipspline's small fused kernels on the `wasm` backend: the spline-coefficient projection and
- * TV2, the Adam update, GroupSort, HouseHolder and circular padding; the projection and Adam
- * in WebAssembly modules on the heap (`./coefficients.ts`, `./adam.ts`).
+ * TV2, the Adam update, GroupSort, HouseHolder, circular padding and the bias `Add`; the
+ * projection, Adam and the bias `Add` in WebAssembly modules on the heap (`./coefficients.ts`,
+ * `./adam.ts`, `./add_bias.ts`).
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { registerHouseholderKernels } from "../householder_kernels.ts";
 import { registerCircularPadKernels } from "../circular_pad_kernels.ts";
 import { register as registerNativeCoefficientKernels } from "./coefficients.ts";
 import { register as registerNativeAdamKernel } from "./adam.ts";
+import { register as registerAddBias } from "./add_bias.ts";
 
 /** Register them. */
 export function register(): void {
@@ -22,4 +24,5 @@ export function register(): void {
   registerGroupSortKernels("wasm", wasmIO);
   registerHouseholderKernels("wasm", wasmIO);
   registerCircularPadKernels("wasm", wasmIO);
+  registerAddBias();
 }

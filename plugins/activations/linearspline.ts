@@ -118,16 +118,23 @@ const linearspline: Activation = {
     const projected = (): Tensor =>
       s.constrained ? ops.projectCoefficients(tf, coef.variable, T) : coef.variable;
 
+    /** `t` as `shape`, without a reshape op (and its gradient) when it already has it. */
+    const as = (t: Tensor, shape: number[]): Tensor =>
+      t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])
+        ? t
+        : tf.reshape(t, shape);
+
     /** The spline applied to `x` with coefficients `p`. */
     const evaluate = (x: Tensor, p: Tensor): Tensor => {
-      const x3 = tf.reshape(x, [ensemble ? M : 1, -1, channels]) as Tensor3D;
+      const G = ensemble ? M : 1;
+      const x3 = as(x, [G, x.size / (G * channels), channels]) as Tensor3D;
       const y = ops.linearSpline(
         x3,
-        tf.reshape(p, [M * channels, K]) as Tensor2D,
-        tf.reshape(alpha.variable, [M * channels]) as Tensor1D,
+        as(p, [M * channels, K]) as Tensor2D,
+        as(alpha.variable, [M * channels]) as Tensor1D,
         { size: K, range: s.range },
       );
-      return tf.reshape(y, x.shape);
+      return as(y, x.shape);
     };
     const forward = (x: Tensor): Tensor => tf.tidy(() => evaluate(x, projected()));
 

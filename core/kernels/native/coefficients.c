@@ -1,4 +1,4 @@
-// The spline-coefficient projection and its TV(2) (docs/method.md §3, (3.5)-(3.7)) in
+// The spline-coefficient projection and its TV(2) (docs/method.md §3, (3.2), (3.7), (3.8)) in
 // WebAssembly SIMD, for the tfjs `wasm` backend. Like spline.c, the module imports the backend's
 // memory and owns none (no data segment, no stack), so it works where the tensors live.
 //
@@ -33,9 +33,9 @@ static inline v128_t sign(v128_t a) {
                         wasm_v128_and(wasm_f64x2_lt(a, zero), one));
 }
 
-// Forward (docs/method.md (3.5)) of rows a, b: d_k = clamp(c[k+1] - c[k], -T, T), p_0 = 0,
+// Forward (docs/method.md (3.2)) of rows a, b: d_k = clamp(c[k+1] - c[k], -T, T), p_0 = 0,
 // p_{k+1} = p_k + d_k, then p += mean(c) - mean(p); tv = sum_k |d_{k+1} - d_k| / T, the TV(2) of
-// p (docs/method.md (3.7)).
+// p (docs/method.md (3.8)).
 static void project_pair(const float* ca, const float* cb, int K, double T, float* pa, float* pb,
                          float* tva, float* tvb) {
   const v128_t Tv = wasm_f64x2_splat(T), negT = wasm_f64x2_splat(-T);
@@ -68,7 +68,7 @@ __attribute__((export_name("coef_project"))) void coef_project(const float* c, i
   }
 }
 
-// Gradient (docs/method.md (3.6)) of rows a, b for upstream g: with G = sum_k g_k,
+// Gradient (docs/method.md (3.7)) of rows a, b for upstream g: with G = sum_k g_k,
 // gd_j = sum_{k > j} (g_k - G/K), and dc_i = G/K plus ±gd_j where slope j was not clipped (the
 // clip test in float32). With dtv, the TV(2) term (sign(a_{j-1}) - sign(a_j)) dtv / T joins
 // gd_j, a_k = d_{k+1} - d_k. The scalar loop adds gd to dc_{j+1} only where the slope passed;

@@ -42,7 +42,7 @@ function dims(t: TensorInfo): { rows: number; K: number } {
 
 const stepOf = (attrs: NamedAttrMap | undefined) => (attrs as unknown as CoefficientAttrs).step;
 
-/** Forward, with (`withTv`) or without the TV(2) output: docs/method.md (3.5), (3.7). */
+/** Forward, with (`withTv`) or without the TV(2) output: docs/method.md (3.2), (3.8). */
 const forward = (withTv: boolean): KernelFunc => ({ inputs, backend, attrs }) => {
   const c = (inputs as unknown as { c: TensorInfo }).c;
   const be = backend as BackendWasm;
@@ -60,7 +60,7 @@ const forward = (withTv: boolean): KernelFunc => ({ inputs, backend, attrs }) =>
   return tv ? [p, tv] : p;
 };
 
-/** Gradient, with the upstream TV(2) gradient `dtv` or without: docs/method.md (3.6). */
+/** Gradient, with the upstream TV(2) gradient `dtv` or without: docs/method.md (3.7). */
 const gradient = (withTv: boolean): KernelFunc => ({ inputs, backend, attrs }) => {
   const named = inputs as unknown as Record<"c" | "dy" | "dp" | "dtv", TensorInfo>;
   const be = backend as BackendWasm;

@@ -1,7 +1,8 @@
 /**
  * Training-step benchmarks: `step_1d` is one batched step (25 models, batch 10, forward,
  * backward, Adam) of the paper's 1d config with the linearspline activation; `step_1d_relu`
- * the same with ReLU. The full paper run is 100,100 such steps plus one test pass per epoch.
+ * the same with ReLU. The full paper run is 100,100 such steps plus one test pass per epoch
+ * (`eval_1d`: 25 models on the 10 000-point test grid).
  *
  * @module
  */
@@ -56,8 +57,39 @@ function step1d(activation: string): BenchCase {
   };
 }
 
+/** The 1d test pass of one epoch: every model on the 10 000-point test grid (cached weights). */
+function eval1d(): BenchCase {
+  const M = config1d.training_options.nbr_models;
+  const N = config1d.dataset.testing_dataset_size;
+  return {
+    bench: "eval_1d",
+    info: { models: M, points: N, layers: "1-10-10-10-1", activation: "linearspline" },
+    async setup() {
+      const model = await createOnedModel(
+        { tf, ops: hostOps },
+        createRegistry(builtinPlugins),
+        new MT19937(5),
+        config1d,
+      );
+      const x = tf.tile(tf.reshape(tf.linspace(-1, 1, N), [1, N, 1]), [M, 1, 1]) as Tensor3D;
+      return {
+        async run() {
+          const v = tf.tidy(() => tf.sum(model.net.forward(x, { training: false })));
+          await v.data();
+          v.dispose();
+        },
+        dispose() {
+          disposeOnedModel(model);
+          x.dispose();
+        },
+      };
+    },
+  };
+}
+
 /** The step benchmarks. */
 export const benches: BenchCase[] = [
+  eval1d(),
   step1d("linearspline"),
   step1d("relu"),
   step1d("groupsort"),

@@ -5,9 +5,10 @@
  *
  * @module
  */
-import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import type { KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import {
-  type CoefficientAttrs,
+  coefficientRows,
+  coefficientStep,
   PROJECT_GRAD_KERNEL,
   PROJECT_KERNEL,
   PROJECT_TV2_GRAD_KERNEL,
@@ -25,13 +26,6 @@ import {
 import type { BackendIO } from "./backend_io.ts";
 import { replaceKernel } from "./replace_kernel.ts";
 
-function dims(t: TensorInfo): { rows: number; K: number } {
-  const K = t.shape[t.shape.length - 1];
-  return { rows: t.shape.reduce((a, b) => a * b, 1) / K, K };
-}
-
-const stepOf = (attrs: NamedAttrMap | undefined) => (attrs as unknown as CoefficientAttrs).step;
-
 /** Register the kernels on `backendName`, reaching memory through `io`. */
 export function registerCoefficientKernels(backendName: string, io: BackendIO): void {
   registerCoefficientGradients();
@@ -39,22 +33,29 @@ export function registerCoefficientKernels(backendName: string, io: BackendIO): 
   const kernels: Array<[string, KernelFunc]> = [
     [PROJECT_KERNEL, ({ inputs, backend, attrs }) => {
       const c = (inputs as unknown as { c: TensorInfo }).c;
-      const { rows, K } = dims(c);
+      const { rows, K } = coefficientRows(c);
       const out = new Float32Array(rows * K);
-      projectRows(io.read(backend, c), rows, K, stepOf(attrs), out);
+      projectRows(io.read(backend, c), rows, K, coefficientStep(attrs), out);
       return io.write(backend, c.shape.slice(), (dst) => dst.set(out));
     }],
     [PROJECT_GRAD_KERNEL, ({ inputs, backend, attrs }) => {
       const { c, dy } = inputs as unknown as { c: TensorInfo; dy: TensorInfo };
-      const { rows, K } = dims(c);
+      const { rows, K } = coefficientRows(c);
       const out = new Float32Array(rows * K);
-      projectRowsGrad(io.read(backend, c), io.read(backend, dy), rows, K, stepOf(attrs), out);
+      projectRowsGrad(
+        io.read(backend, c),
+        io.read(backend, dy),
+        rows,
+        K,
+        coefficientStep(attrs),
+        out,
+      );
       return io.write(backend, c.shape.slice(), (dst) => dst.set(out));
     }],
     [PROJECT_TV2_KERNEL, ({ inputs, backend, attrs }) => {
       const c = (inputs as unknown as { c: TensorInfo }).c;
-      const { rows, K } = dims(c);
-      const T = stepOf(attrs);
+      const { rows, K } = coefficientRows(c);
+      const T = coefficientStep(attrs);
       const p = new Float32Array(rows * K);
       const tv = new Float32Array(rows);
       projectTv2Rows(io.read(backend, c), rows, K, T, p, tv);
@@ -65,7 +66,7 @@ export function registerCoefficientKernels(backendName: string, io: BackendIO): 
     }],
     [PROJECT_TV2_GRAD_KERNEL, ({ inputs, backend, attrs }) => {
       const { c, dp, dtv } = inputs as unknown as Record<"c" | "dp" | "dtv", TensorInfo>;
-      const { rows, K } = dims(c);
+      const { rows, K } = coefficientRows(c);
       const out = new Float32Array(rows * K);
       projectTv2RowsGrad(
         io.read(backend, c),
@@ -73,23 +74,23 @@ export function registerCoefficientKernels(backendName: string, io: BackendIO): 
         io.read(backend, dtv),
         rows,
         K,
-        stepOf(attrs),
+        coefficientStep(attrs),
         out,
       );
       return io.write(backend, c.shape.slice(), (dst) => dst.set(out));
     }],
     [TV2_KERNEL, ({ inputs, backend, attrs }) => {
       const p = (inputs as unknown as { p: TensorInfo }).p;
-      const { rows, K } = dims(p);
+      const { rows, K } = coefficientRows(p);
       const out = new Float32Array(rows);
-      tv2Rows(io.read(backend, p), rows, K, stepOf(attrs), out);
+      tv2Rows(io.read(backend, p), rows, K, coefficientStep(attrs), out);
       return io.write(backend, p.shape.slice(0, -1), (dst) => dst.set(out));
     }],
     [TV2_GRAD_KERNEL, ({ inputs, backend, attrs }) => {
       const { p, dy } = inputs as unknown as { p: TensorInfo; dy: TensorInfo };
-      const { rows, K } = dims(p);
+      const { rows, K } = coefficientRows(p);
       const out = new Float32Array(rows * K);
-      tv2RowsGrad(io.read(backend, p), io.read(backend, dy), rows, K, stepOf(attrs), out);
+      tv2RowsGrad(io.read(backend, p), io.read(backend, dy), rows, K, coefficientStep(attrs), out);
       return io.write(backend, p.shape.slice(), (dst) => dst.set(out));
     }],
   ];

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { NamedAttrMap, Tensor } from "@tensorflow/tfjs-core";
+import type { NamedAttrMap, Tensor, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../backend/tf.ts";
 import { registerKernelGradient } from "./kernel_gradient.ts";
 
@@ -27,6 +27,17 @@ export const PROJECT_TV2_GRAD_KERNEL = "LipsplineSplineProjectTV2Grad";
 /** Attributes of both ops: the grid step `T`. */
 export interface CoefficientAttrs {
   step: number;
+}
+
+/** Rows and row length `K` of a coefficient tensor `[..., K]` (what every kernel loops over). */
+export function coefficientRows(t: TensorInfo): { rows: number; K: number } {
+  const K = t.shape[t.shape.length - 1];
+  return { rows: t.shape.reduce((a, b) => a * b, 1) / K, K };
+}
+
+/** The grid step `T` of a kernel call's attributes. */
+export function coefficientStep(attrs: NamedAttrMap | undefined): number {
+  return (attrs as unknown as CoefficientAttrs).step;
 }
 
 /** Whether the current backend has the fused kernel `name`. */

@@ -17,8 +17,6 @@ interface AddBiasExports {
   add_bias(a: number, b: number, out: number, G: number, N: number, C: number): void;
 }
 
-const prod = (s: number[]) => s.reduce((p, q) => p * q, 1);
-
 /**
  * `{G, N, C}` when `bias` (left-padded with 1s to the rank of `full`) equals `full` except on one
  * run of axes where it is 1: `full` is `[G, N, C]` and `bias` `[G, 1, C]` after merging axes.
@@ -37,9 +35,13 @@ export function biasLayout(
   let q = r;
   while (b[q - 1] === full[q - 1]) q--;
   for (let i = p; i < q; i++) if (b[i] !== 1) return null;
-  const C = prod(full.slice(q));
+  const C = tf.util.sizeFromShape(full.slice(q));
   if (C < 4) return null;
-  return { G: prod(full.slice(0, p)), N: prod(full.slice(p, q)), C };
+  return {
+    G: tf.util.sizeFromShape(full.slice(0, p)),
+    N: tf.util.sizeFromShape(full.slice(p, q)),
+    C,
+  };
 }
 
 /** The bias route in front of `fallback` (the stock kernel). */

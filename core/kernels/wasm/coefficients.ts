@@ -6,10 +6,11 @@
  *
  * @module
  */
-import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import type { KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import {
-  type CoefficientAttrs,
+  coefficientRows,
+  coefficientStep,
   PROJECT_GRAD_KERNEL,
   PROJECT_KERNEL,
   PROJECT_TV2_GRAD_KERNEL,
@@ -35,25 +36,18 @@ interface CoefficientExports {
 
 const module = (be: unknown) => heapModule<CoefficientExports>(be, COEFFICIENTS_WASM_BASE64);
 
-function dims(t: TensorInfo): { rows: number; K: number } {
-  const K = t.shape[t.shape.length - 1];
-  return { rows: t.shape.reduce((a, b) => a * b, 1) / K, K };
-}
-
-const stepOf = (attrs: NamedAttrMap | undefined) => (attrs as unknown as CoefficientAttrs).step;
-
 /** Forward, with (`withTv`) or without the TV(2) output: docs/method.md (3.2), (3.8). */
 const forward = (withTv: boolean): KernelFunc => ({ inputs, backend, attrs }) => {
   const c = (inputs as unknown as { c: TensorInfo }).c;
   const be = backend as BackendWasm;
-  const { rows, K } = dims(c);
+  const { rows, K } = coefficientRows(c);
   const p = be.makeOutput(c.shape.slice(), "float32");
   const tv = withTv ? be.makeOutput(c.shape.slice(0, -1), "float32") : null;
   module(be).coef_project(
     heapOffset(be, c),
     rows,
     K,
-    stepOf(attrs),
+    coefficientStep(attrs),
     heapOffset(be, p),
     tv ? heapOffset(be, tv) : 0,
   );
@@ -64,7 +58,7 @@ const forward = (withTv: boolean): KernelFunc => ({ inputs, backend, attrs }) =>
 const gradient = (withTv: boolean): KernelFunc => ({ inputs, backend, attrs }) => {
   const named = inputs as unknown as Record<"c" | "dy" | "dp" | "dtv", TensorInfo>;
   const be = backend as BackendWasm;
-  const { rows, K } = dims(named.c);
+  const { rows, K } = coefficientRows(named.c);
   const dc = be.makeOutput(named.c.shape.slice(), "float32");
   module(be).coef_project_grad(
     heapOffset(be, named.c),
@@ -72,7 +66,7 @@ const gradient = (withTv: boolean): KernelFunc => ({ inputs, backend, attrs }) =
     withTv ? heapOffset(be, named.dtv) : 0,
     rows,
     K,
-    stepOf(attrs),
+    coefficientStep(attrs),
     heapOffset(be, dc),
   );
   return dc;

@@ -20,7 +20,7 @@ import {
   validateWith,
 } from "../../../plugin.ts";
 import { type OnedConfig, onedSchema } from "./config.ts";
-import { createOnedModel, disposeOnedModel, onedStep } from "./model.ts";
+import { createOnedModel, disposeOnedModel, onedStep, testMse } from "./model.ts";
 import { evaluateTargets, makeTarget, type Target1d, testGrid, trainingInputs } from "./targets.ts";
 import { writeOnedFigures } from "./figures.ts";
 import { loadOnedNetworks } from "./networks.ts";
@@ -100,21 +100,67 @@ async function meanScaling(params: Parameter[]): Promise<number | null> {
   return sum / n;
 }
 
-/** Test MSE of every model: sum of squared errors / test size (docs/method.md §5). */
-async function testMse(
+/** Test MSE of every model, read back (docs/method.md §5; `testMse` in model.ts). */
+async function readTestMse(
   ctx: ExperimentContext,
   net: Network,
   testX: Tensor,
   testY: Tensor,
 ): Promise<Float32Array> {
-  const { tf } = ctx;
-  const n = testY.shape[1]!;
-  const mse = tf.tidy(() =>
-    tf.div(tf.sum(tf.square(tf.sub(net.forward(testX, { training: false }), testY)), [1, 2]), n)
-  );
+  const mse = testMse(ctx.tf, net, testX, testY);
   const v = new Float32Array(await mse.data());
   mse.dispose();
   return v;
+}
+
+/**
+ * The parts of a 1d plan that only read the models' test MSE, shared by the unsplit run and the
+ * split one (parallel.ts): the progress payload, the divergence hint, and `finish` (figures of a
+ * completed run, final metrics, summary). `where` is appended to the summary's first line.
+ */
+export function onedReporting(
+  ctx: ExperimentContext,
+  cfg: OnedConfig,
+  data: OnedData,
+  net: Network,
+  testMses: () => Float32Array,
+  where = "",
+): Pick<TrainingPlan<unknown>, "progressPayload" | "divergenceHint" | "finish"> {
+  const M = cfg.training_options.nbr_models;
+  const E = cfg.training_options.epochs;
+  return {
+    progressPayload: (row) => ({
+      loss: Number(row.train_loss).toExponential(2),
+      median_mse: Number(row.median_test_mse).toExponential(2),
+    }),
+    divergenceHint: () =>
+      `learning rates too high (optimizer.lr_weights ${cfg.optimizer.lr_weights}, lr_spline_coeffs ${cfg.optimizer.lr_spline_coeffs}, lr_spline_scaling_coeffs ${cfg.optimizer.lr_spline_scaling_coeffs})`,
+    async finish({ completed, lastEpoch }) {
+      const mse = testMses();
+      const order = Array.from(mse.keys()).sort((a, b) => mse[a] - mse[b]);
+      if (completed) {
+        await writeOnedFigures(ctx, net, data, order).catch((e: unknown) =>
+          ctx.log(`(figures skipped: ${(e as Error).message})`)
+        );
+      }
+      const metrics = {
+        epoch: lastEpoch,
+        median_test_mse: median(mse),
+        min_test_mse: Math.min(...mse),
+      };
+      return {
+        metrics,
+        summary: [
+          completed
+            ? `trained ${M} models for ${E + 1} passes (epochs 0..${E})${where}`
+            : `interrupted after epoch ${lastEpoch}; continue with --resume ${ctx.runDir}`,
+          `median test MSE ${metrics.median_test_mse.toExponential(3)}, min ${
+            metrics.min_test_mse.toExponential(3)
+          } (best model ${order[0]})`,
+        ],
+      };
+    },
+  };
 }
 
 const oned: Experiment = {
@@ -196,7 +242,7 @@ const oned: Experiment = {
       },
       step: ({ xb, yb }) => onedStep(model, xb, yb),
       async evaluate() {
-        mse = await testMse(ctx, net, testX, testY);
+        mse = await readTestMse(ctx, net, testX, testY);
         const row: Metrics = { median_test_mse: median(mse), min_test_mse: Math.min(...mse) };
         const scaling = await meanScaling(params);
         if (scaling !== null) row.spline_scaling_coeff_mean = scaling;
@@ -215,36 +261,7 @@ const oned: Experiment = {
       loadState(tensors) {
         if (tensors.test_mse) mse = tensors.test_mse.data.slice();
       },
-      progressPayload: (row) => ({
-        loss: Number(row.train_loss).toExponential(2),
-        median_mse: Number(row.median_test_mse).toExponential(2),
-      }),
-      divergenceHint: () =>
-        `learning rates too high (optimizer.lr_weights ${cfg.optimizer.lr_weights}, lr_spline_coeffs ${cfg.optimizer.lr_spline_coeffs}, lr_spline_scaling_coeffs ${cfg.optimizer.lr_spline_scaling_coeffs})`,
-      async finish({ completed, lastEpoch }) {
-        const order = Array.from(mse.keys()).sort((a, b) => mse[a] - mse[b]);
-        if (completed) {
-          await writeOnedFigures(ctx, net, data, order).catch((e: unknown) =>
-            ctx.log(`(figures skipped: ${(e as Error).message})`)
-          );
-        }
-        const metrics = {
-          epoch: lastEpoch,
-          median_test_mse: median(mse),
-          min_test_mse: Math.min(...mse),
-        };
-        return {
-          metrics,
-          summary: [
-            completed
-              ? `trained ${M} models for ${E + 1} passes (epochs 0..${E})`
-              : `interrupted after epoch ${lastEpoch}; continue with --resume ${ctx.runDir}`,
-            `median test MSE ${metrics.median_test_mse.toExponential(3)}, min ${
-              metrics.min_test_mse.toExponential(3)
-            } (best model ${order[0]})`,
-          ],
-        };
-      },
+      ...onedReporting(ctx, cfg, data, net, () => mse),
       dispose() {
         testX.dispose();
         testY.dispose();

@@ -13,6 +13,7 @@ import type {
   PluginResolver,
   Rng,
   Scalar,
+  Tensor,
   Tensor3D,
   TF,
 } from "../../../plugin.ts";
@@ -105,6 +106,17 @@ export function onedStep(model: OnedModel, xb: Tensor3D, yb: Tensor3D): Scalar {
   });
   net.afterStep();
   return value;
+}
+
+/**
+ * Test MSE of every model (docs/method.md §5): sum of squared errors over the test grid / its size,
+ * with cached weights. `testX`: `[M, N, 1]`, `testY`: `[1, N, 1]`; returns `[M]`.
+ */
+export function testMse(tf: TF, net: Network, testX: Tensor, testY: Tensor): Tensor {
+  const n = testY.shape[1]!;
+  return tf.tidy(() =>
+    tf.div(tf.sum(tf.square(tf.sub(net.forward(testX, { training: false }), testY)), [1, 2]), n)
+  );
 }
 
 /** Free the network and the optimiser state. */

@@ -28,9 +28,8 @@ import {
   type TrainingPlan,
 } from "../../../plugin.ts";
 import type { OnedConfig } from "./config.ts";
-import { createOnedModel, disposeOnedModel, type OnedModel, onedStep } from "./model.ts";
-import { writeOnedFigures } from "./figures.ts";
-import { median, type OnedData, shuffleEpoch } from "./mod.ts";
+import { createOnedModel, disposeOnedModel, type OnedModel, onedStep, testMse } from "./model.ts";
+import { median, type OnedData, onedReporting, shuffleEpoch } from "./mod.ts";
 import {
   type FromWorker,
   putModels,
@@ -290,13 +289,7 @@ export async function prepareSplit(
     },
     async evaluate() {
       const replies = await Promise.all(workers.map((w) => w.ask({ t: "evaluate" }, "evaluated")));
-      const n = testY.shape[1]!;
-      const t = tf.tidy(() =>
-        tf.div(
-          tf.sum(tf.square(tf.sub(local.net.forward(testX, { training: false }), testY)), [1, 2]),
-          n,
-        )
-      );
+      const t = testMse(tf, local.net, testX, testY);
       const ownMse = new Float32Array(await t.data());
       t.dispose();
       mse = new Float32Array(M);
@@ -370,36 +363,7 @@ export async function prepareSplit(
         })
       );
     },
-    progressPayload: (row) => ({
-      loss: Number(row.train_loss).toExponential(2),
-      median_mse: Number(row.median_test_mse).toExponential(2),
-    }),
-    divergenceHint: () =>
-      `learning rates too high (optimizer.lr_weights ${cfg.optimizer.lr_weights}, lr_spline_coeffs ${cfg.optimizer.lr_spline_coeffs}, lr_spline_scaling_coeffs ${cfg.optimizer.lr_spline_scaling_coeffs})`,
-    async finish({ completed, lastEpoch }) {
-      const order = Array.from(mse.keys()).sort((a, b) => mse[a] - mse[b]);
-      if (completed) {
-        await writeOnedFigures(ctx, full.net, data, order).catch((e: unknown) =>
-          ctx.log(`(figures skipped: ${(e as Error).message})`)
-        );
-      }
-      const metrics = {
-        epoch: lastEpoch,
-        median_test_mse: median(mse),
-        min_test_mse: Math.min(...mse),
-      };
-      return {
-        metrics,
-        summary: [
-          completed
-            ? `trained ${M} models for ${E + 1} passes (epochs 0..${E}) on ${W} cores`
-            : `interrupted after epoch ${lastEpoch}; continue with --resume ${ctx.runDir}`,
-          `median test MSE ${metrics.median_test_mse.toExponential(3)}, min ${
-            metrics.min_test_mse.toExponential(3)
-          } (best model ${order[0]})`,
-        ],
-      };
-    },
+    ...onedReporting(ctx, cfg, data, full.net, () => mse, ` on ${W} cores`),
     dispose,
   };
   return plan;

@@ -17,7 +17,7 @@ import {
   tf,
 } from "../../../mod.ts";
 import type { Scalar, Tensor, Tensor3D } from "../../../plugin.ts";
-import { createOnedModel, type OnedModel, onedStep } from "./model.ts";
+import { createOnedModel, type OnedModel, onedStep, testMse } from "./model.ts";
 import type { FromWorker, Stored, ToWorker } from "./split_protocol.ts";
 
 let model: OnedModel | undefined;
@@ -89,16 +89,7 @@ async function handle(msg: ToWorker): Promise<void> {
       return;
     }
     case "evaluate": {
-      const n = testY!.shape[1]!;
-      const t = tf.tidy(() =>
-        tf.div(
-          tf.sum(tf.square(tf.sub(model!.net.forward(testX!, { training: false }), testY!)), [
-            1,
-            2,
-          ]),
-          n,
-        )
-      );
+      const t = testMse(tf, model!.net, testX!, testY!);
       const mse = new Float32Array(await t.data());
       t.dispose();
       const sum = (await lossSum!.data())[0];

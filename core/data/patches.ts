@@ -13,8 +13,9 @@
  * @module
  */
 import h5wasm from "h5wasm/node";
-import { open, rename, rm, stat } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import { UserError } from "../errors.ts";
+import { hdf5FileState } from "../io/hdf5_file.ts";
 import type { GrayImage } from "./images.ts";
 import { MT19937 } from "../rng/mt19937.ts";
 
@@ -135,23 +136,13 @@ let ready: Promise<unknown> | null = null;
 
 /** Throw a one-line UserError unless `path` is an existing file with an HDF5 signature. */
 async function checkHdf5(path: string, what: string): Promise<void> {
-  const isFile = await stat(path).then((s) => s.isFile(), () => false);
-  if (!isFile) {
+  const state = await hdf5FileState(path);
+  if (state === "missing") {
     throw new UserError(`Cannot read the ${what} as the file does not exist: ${path}`);
   }
-  const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
-  const fh = await open(path, "r");
-  try {
-    const size = (await fh.stat()).size;
-    const buf = new Uint8Array(8);
-    for (let off = 0; off + 8 <= size; off = off === 0 ? 512 : off * 2) {
-      const { bytesRead } = await fh.read(buf, 0, 8, off);
-      if (bytesRead === 8 && sig.every((b, i) => buf[i] === b)) return;
-    }
-  } finally {
-    await fh.close();
+  if (state === "not-hdf5") {
+    throw new UserError(`Cannot read the ${what} as the file is not an HDF5 file: ${path}`);
   }
-  throw new UserError(`Cannot read the ${what} as the file is not an HDF5 file: ${path}`);
 }
 
 /** Numeric-aware key order ("2" before "10"). */

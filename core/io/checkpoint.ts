@@ -11,9 +11,10 @@
  */
 
 import h5wasm from "h5wasm/node";
-import { open, rename, rm, stat } from "node:fs/promises";
+import { rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { UserError } from "../errors.ts";
+import { hdf5FileState } from "./hdf5_file.ts";
 
 /** The value of the root `format` attribute. */
 const CHECKPOINT_FORMAT = "lipspline-checkpoint";
@@ -170,30 +171,17 @@ export async function writeCheckpoint(path: string, ckpt: Checkpoint): Promise<v
 /** Throw a one-line UserError for `path` unless it exists and starts like an HDF5 file. */
 async function checkHdf5File(path: string): Promise<void> {
   const expected = `an HDF5 lipspline checkpoint (${CHECKPOINT_FORMAT})`;
-  try {
-    const s = await stat(path);
-    if (!s.isFile()) throw new Error("not a file");
-  } catch {
+  const state = await hdf5FileState(path);
+  if (state === "missing") {
     throw new UserError(
       `Cannot read the checkpoint as the file does not exist: ${path} (expected ${expected})`,
     );
   }
-  // The HDF5 superblock signature sits at offset 0, 512, 1024, 2048, ... (user block).
-  const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
-  const fh = await open(path, "r");
-  try {
-    const size = (await fh.stat()).size;
-    const buf = new Uint8Array(8);
-    for (let off = 0; off + 8 <= size; off = off === 0 ? 512 : off * 2) {
-      const { bytesRead } = await fh.read(buf, 0, 8, off);
-      if (bytesRead === 8 && sig.every((b, i) => buf[i] === b)) return;
-    }
-  } finally {
-    await fh.close();
+  if (state === "not-hdf5") {
+    throw new UserError(
+      `Cannot read the checkpoint as the file is not an HDF5 file: ${path} (expected ${expected})`,
+    );
   }
-  throw new UserError(
-    `Cannot read the checkpoint as the file is not an HDF5 file: ${path} (expected ${expected})`,
-  );
 }
 
 /**

@@ -60,6 +60,30 @@ export async function runCli(
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
+/**
+ * Start `deno run -A cli/main.ts ...args` in the project root and press Ctrl-C (SIGINT) once
+ * `metricsFile` holds more than `lines` lines (waits up to 30 s); returns the exit code.
+ */
+export async function interruptCli(
+  args: string[],
+  metricsFile: string,
+  lines = 4,
+): Promise<number> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../cli/main.ts", import.meta.url).pathname, ...args],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  for (let i = 0; i < 600; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const text = await Deno.readTextFile(metricsFile).catch(() => "");
+    if (text.split("\n").length > lines) break;
+  }
+  child.kill("SIGINT");
+  return (await child.status).code;
+}
+
 export { tf };
 /** The host's ops, as the host hands them to plugins in their contexts. */
 export { hostOps };

@@ -6,10 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runCli } from "./helpers.ts";
+import { interruptCli, runCli } from "./helpers.ts";
 import { readCheckpoint } from "../core/io/checkpoint.ts";
-
-const root = new URL("..", import.meta.url).pathname;
 
 function args(dir: string, name: string, workers: number, epochs = 4): string[] {
   const sets = [
@@ -79,21 +77,8 @@ Deno.test("a split 1d run interrupted with SIGINT and resumed ends like an unint
   const epochs = 40;
   const full = await runCli(args(dir, "full", 2, epochs));
   assert.equal(full.code, 0, full.stderr);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(root, "cli/main.ts"), ...args(dir, "cut", 2, epochs)],
-    cwd: root,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const metrics = join(dir, "cut", "metrics.jsonl");
-  for (let i = 0; i < 600; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    const text = await Deno.readTextFile(metrics).catch(() => "");
-    if (text.split("\n").length > 4) break;
-  }
-  child.kill("SIGINT");
-  const status = await child.status;
-  assert.equal(status.code, 0);
+  const code = await interruptCli(args(dir, "cut", 2, epochs), join(dir, "cut", "metrics.jsonl"));
+  assert.equal(code, 0);
   const cut = await readCheckpoint(join(dir, "cut", "checkpoint.h5"));
   assert.equal(cut.meta.completed, false, "the run was interrupted before its end");
 

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runCli } from "./helpers.ts";
+import { interruptCli, runCli } from "./helpers.ts";
 import { readCheckpoint } from "../core/io/checkpoint.ts";
-
-const root = new URL("..", import.meta.url).pathname;
 
 function args(dir: string, name: string): string[] {
   return [
@@ -33,22 +31,9 @@ Deno.test("a run interrupted with SIGINT and resumed ends exactly like an uninte
   assert.equal(full.code, 0, full.stderr);
 
   // Start the same run, interrupt it after a few epochs, like a user pressing Ctrl-C.
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(root, "cli/main.ts"), ...args(dir, "cut")],
-    cwd: root,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const metrics = join(dir, "cut", "metrics.jsonl");
-  for (let i = 0; i < 600; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    const text = await Deno.readTextFile(metrics).catch(() => "");
-    if (text.split("\n").length > 4) break;
-  }
-  child.kill("SIGINT");
-  const status = await child.status;
+  const code = await interruptCli(args(dir, "cut"), join(dir, "cut", "metrics.jsonl"));
   const cut = await readCheckpoint(join(dir, "cut", "checkpoint.h5"));
-  assert.equal(status.code, 0);
+  assert.equal(code, 0);
   assert.equal(cut.meta.completed, false, "the run was interrupted before its end");
   assert.ok(Number(cut.meta.epoch) < 40);
 

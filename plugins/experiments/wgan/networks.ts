@@ -172,26 +172,19 @@ export async function buildDiscriminator(
     }),
   });
   const m: NetworkModule[] = [];
-  m.push({
-    type: "layer",
-    name: `${p}downsample0`,
-    layer: down.create({ tf, name: `${p}downsample0`, rng, projection: downProj }, {
-      inChannels: 1,
-      outChannels: 64,
-      bias: true,
-      inputSize: 28,
-    }),
-  }, actMod(0, 64, "conv"));
-  m.push({
-    type: "layer",
-    name: `${p}downsample1`,
-    layer: down.create({ tf, name: `${p}downsample1`, rng, projection: downProj }, {
-      inChannels: 64,
-      outChannels: 128,
-      bias: true,
-      inputSize: 14,
-    }),
-  }, actMod(1, 128, "conv"));
+  // 28×28×1 → 14×14×64 → 7×7×128
+  for (const [i, inC, outC, size] of [[0, 1, 64, 28], [1, 64, 128, 14]] as const) {
+    m.push({
+      type: "layer",
+      name: `${p}downsample${i}`,
+      layer: down.create({ tf, name: `${p}downsample${i}`, rng, projection: downProj }, {
+        inChannels: inC,
+        outChannels: outC,
+        bias: true,
+        inputSize: size,
+      }),
+    }, actMod(i, outC, "conv"));
+  }
   m.push({
     type: "layer",
     name: `${p}flatten`,

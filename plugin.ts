@@ -48,6 +48,9 @@ export type {
   LipschitzBound,
   LoadNetworksContext,
   Metrics,
+  NativeActivation,
+  NativeLayer,
+  NativeProjection,
   OptionsSchema,
   Parameter,
   ParamGroup,
@@ -79,7 +82,7 @@ export type { PluginManifest } from "./core/plugin/registry.ts";
 export type { Rng, RngState } from "./core/rng/rng.ts";
 export type { Network, NetworkModule } from "./core/nn/network.ts";
 export type { FcNetParams } from "./core/nn/fc_network.ts";
-export type { TrainingPlan } from "./core/train/plan.ts";
+export type { PlanOptimizer, TrainingPlan } from "./core/train/plan.ts";
 export type { Adam, AdamState, LearningRates } from "./core/train/adam.ts";
 export type { Checkpoint, StoredTensor } from "./core/io/checkpoint.ts";
 export type { SplineInit } from "./core/nn/spline_math.ts";

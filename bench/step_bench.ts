@@ -1,8 +1,10 @@
 /**
  * Training-step benchmarks: `step_1d` is one batched step (25 models, batch 10, forward,
  * backward, Adam) of the paper's 1d config with the linearspline activation; `step_1d_relu`
- * the same with ReLU. The full paper run is 100,100 such steps plus one test pass per epoch
- * (`eval_1d`: 25 models on the 10 000-point test grid).
+ * the same with ReLU (both the generic TF.js step); `step_1d_native` the linearspline step as a
+ * 1d run on cpu or wasm takes it, in WebAssembly (docs/training.md "The native ensemble step").
+ * The full paper run is 100,100 such steps plus one test pass per epoch (`eval_1d`: 25 models on
+ * the 10 000-point test grid).
  *
  * @module
  */
@@ -14,7 +16,12 @@ import { builtinPlugins } from "../plugins/builtin.ts";
 import { MT19937 } from "../core/rng/mt19937.ts";
 import { validateWith } from "../core/config/config.ts";
 import { onedSchema } from "../plugins/experiments/oned/config.ts";
-import { createOnedModel, disposeOnedModel, onedStep } from "../plugins/experiments/oned/model.ts";
+import {
+  createOnedModel,
+  disposeOnedModel,
+  nativeOnedStep,
+  onedStep,
+} from "../plugins/experiments/oned/model.ts";
 import type { BenchCase } from "./harness.ts";
 
 const config1d = validateWith(
@@ -57,6 +64,40 @@ function step1d(activation: string): BenchCase {
   };
 }
 
+/**
+ * The same 1d step (linearspline, 25 models, batch 10) through the native ensemble trainer
+ * (core/train/native_fc_ensemble.ts): what a 1d run on cpu or wasm steps with.
+ */
+function step1dNative(): BenchCase {
+  const M = config1d.training_options.nbr_models, B = config1d.training_options.batch_size;
+  return {
+    bench: "step_1d_native",
+    info: { models: M, batch: B, layers: "1-10-10-10-1", bjorck_iter: 15, activation: "linearspline" },
+    async setup() {
+      const model = await createOnedModel(
+        { tf, ops: hostOps },
+        createRegistry(builtinPlugins),
+        new MT19937(5),
+        config1d,
+      );
+      const native = nativeOnedStep(hostOps, model, config1d);
+      if (!native) throw new Error("the paper's 1d network has no native step");
+      const rng = new MT19937(1);
+      const x = new Float32Array(M * B).map(() => 2 * rng.random() - 1);
+      const y = x.map(Math.abs);
+      return {
+        run() {
+          native.step(x, y);
+          return Promise.resolve();
+        },
+        dispose() {
+          disposeOnedModel(model);
+        },
+      };
+    },
+  };
+}
+
 /** The 1d test pass of one epoch: every model on the 10 000-point test grid (cached weights). */
 function eval1d(): BenchCase {
   const M = config1d.training_options.nbr_models;
@@ -91,6 +132,7 @@ function eval1d(): BenchCase {
 export const benches: BenchCase[] = [
   eval1d(),
   step1d("linearspline"),
+  step1dNative(),
   step1d("relu"),
   step1d("groupsort"),
   step1d("householder"),

@@ -2,7 +2,7 @@
  * Provenance of the committed WebAssembly SIMD modules (core/kernels/native): each embedded
  * module matches its recorded sha256, `build.sh` rebuilds exactly the committed file from its C
  * source (where clang is installed), and the modules that share the tfjs wasm heap (spline,
- * coefficients, adam, add_bias) own no memory (no data segment, memory imported, only their functions
+ * coefficients, adam, add_bias, and fc_dense, which runs in the Björck module's memory) own no memory (no data segment, memory imported, only their functions
  * exported).
  */
 import assert from "node:assert/strict";
@@ -17,6 +17,10 @@ import {
   ADD_BIAS_WASM_BASE64,
   ADD_BIAS_WASM_SHA256,
 } from "../core/kernels/native/add_bias_wasm_bin.ts";
+import {
+  FC_DENSE_WASM_BASE64,
+  FC_DENSE_WASM_SHA256,
+} from "../core/kernels/native/fc_dense_wasm_bin.ts";
 
 const MODULES = [
   { name: "bjorck", base64: BJORCK_WASM_BASE64, sha256: BJORCK_WASM_SHA256 },
@@ -24,11 +28,16 @@ const MODULES = [
   { name: "coefficients", base64: COEFFICIENTS_WASM_BASE64, sha256: COEFFICIENTS_WASM_SHA256 },
   { name: "adam", base64: ADAM_WASM_BASE64, sha256: ADAM_WASM_SHA256 },
   { name: "add_bias", base64: ADD_BIAS_WASM_BASE64, sha256: ADD_BIAS_WASM_SHA256 },
+  { name: "fc_dense", base64: FC_DENSE_WASM_BASE64, sha256: FC_DENSE_WASM_SHA256 },
 ];
 
 /** The modules that run on the tfjs wasm heap, and the functions each exports. */
 const HEAP_MODULES = [
-  { name: "spline", base64: SPLINE_WASM_BASE64, exports: ["spline_backward", "spline_forward"] },
+  {
+    name: "spline",
+    base64: SPLINE_WASM_BASE64,
+    exports: ["spline_backward", "spline_backward_sparse", "spline_forward"],
+  },
   {
     name: "coefficients",
     base64: COEFFICIENTS_WASM_BASE64,
@@ -36,6 +45,11 @@ const HEAP_MODULES = [
   },
   { name: "adam", base64: ADAM_WASM_BASE64, exports: ["adam_update"] },
   { name: "add_bias", base64: ADD_BIAS_WASM_BASE64, exports: ["add_bias"] },
+  {
+    name: "fc_dense",
+    base64: FC_DENSE_WASM_BASE64,
+    exports: ["dense_backward", "dense_forward", "divide", "fill", "squared_error"],
+  },
 ];
 
 function bytesOf(base64: string): Uint8Array<ArrayBuffer> {

@@ -261,16 +261,18 @@ const PINS_DEFAULT: Record<string, Row[]> = {
   ],
 };
 
+// The pins are the generic TF.js step's (native_step=false); the native step is checked against
+// them below.
 const CASES: Array<[string, Row[], string[]]> = [
   ...Object.entries(PINS_LITERAL).map(([k, v]): [string, Row[], string[]] => [
     `${k}, literal init`,
     v,
-    ["net_params.apply_weight_initialization=true"],
+    ["net_params.apply_weight_initialization=true", "training_options.native_step=false"],
   ]),
   ...Object.entries(PINS_DEFAULT).map(([k, v]): [string, Row[], string[]] => [
     `${k}, default init`,
     v,
-    [],
+    ["training_options.native_step=false"],
   ]),
 ];
 
@@ -307,4 +309,36 @@ Deno.test("1d metrics are pinned bit for bit (cpu and wasm, linearspline and rel
     }
   };
   await Promise.all([worker(), worker()]);
+});
+
+Deno.test("the native 1d step (the default) gives the wasm pins on cpu and wasm, to float32 rounding where noted", async () => {
+  // docs/training.md "The native ensemble step": the same kernels as the wasm route, so the same
+  // parameters on every backend (the scaling mean shows them). The reported train_loss is summed
+  // over the models in another order (and per core when the ensemble is split), and on cpu the
+  // test pass is the cpu backend's own TF.js forward: those may differ in their last bits.
+  const native: Array<[string, Row[], string[], string[]]> = [
+    ["cpu/linearspline, literal init", PINS_LITERAL["wasm/linearspline"], [
+      "net_params.apply_weight_initialization=true",
+    ], ["train_loss", "median_test_mse", "min_test_mse"]],
+    ["wasm/linearspline, default init", PINS_DEFAULT["wasm/linearspline"], [], ["train_loss"]],
+    ["wasm/linearspline, default init, one core", PINS_DEFAULT["wasm/linearspline"], [
+      "training_options.workers=1",
+    ], ["train_loss"]],
+  ];
+  for (const [key, expected, extra, rounded] of native) {
+    const rows = await trainRows(key, extra);
+    assert.equal(rows.length, expected.length, key);
+    rows.forEach((row, i) => {
+      assert.deepEqual(Object.keys(row).sort(), Object.keys(expected[i]).sort(), key);
+      for (const [k, pinned] of Object.entries(expected[i])) {
+        const v = row[k];
+        if (rounded.includes(k)) {
+          assert.ok(
+            Math.abs(v - pinned) <= 1e-6 * Math.abs(pinned),
+            `${key}: ${k} ${v} vs ${pinned}`,
+          );
+        } else assert.equal(v, pinned, `${key}, epoch ${i}: ${k}`);
+      }
+    });
+  }
 });

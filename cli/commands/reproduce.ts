@@ -263,6 +263,11 @@ function oneDCommand(registry: Registry) {
               out,
               sets: opts.set,
               device: opts.device,
+              // Several cells at once: each on one core (a 1d run otherwise splits its
+              // ensemble over two), unless the user chose.
+              workers: jobs > 1 && !opts.set.some((s) => s.startsWith("training_options.workers="))
+                ? 1
+                : undefined,
             }),
           signal: controller.signal,
           onStart: (job) => console.log(`  ${job.cell.name}: ${describeJob(job)}`),

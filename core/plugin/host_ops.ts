@@ -38,6 +38,7 @@ import { activationCurves, sampleActivation } from "../nn/activation_sample.ts";
 import { buildFcNetwork } from "../nn/fc_network.ts";
 import { sequentialNetwork } from "../nn/network.ts";
 import { Adam } from "../train/adam.ts";
+import { NativeFcEnsemble } from "../train/native_fc_ensemble.ts";
 import { parametersToStored, restoreParameters } from "../io/parameter_store.ts";
 import {
   circularConvSpectralNormUpperBound,
@@ -95,6 +96,7 @@ export const hostOps = {
   buildFcNetwork,
   sequentialNetwork,
   Adam,
+  NativeFcEnsemble,
   parametersToStored,
   restoreParameters,
   // Float64 upper bounds of spectral norms (certification).

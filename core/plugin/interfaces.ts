@@ -140,6 +140,33 @@ export interface ActivationInstance {
   lipschitzBound(): Promise<LipschitzBound>;
   /** Sample the activation on `x` (1-D grid) per channel, for figures: `C` arrays (one model). */
   sample?(x: Float32Array, model?: number): Promise<Float32Array[]>;
+  /**
+   * The activation's math in terms the native ensemble trainer runs without TF.js
+   * (docs/training.md "The native ensemble step"); absent: the generic step is used.
+   */
+  readonly native?: NativeActivation;
+}
+
+/**
+ * An activation as the native ensemble trainer runs it (core/train/native_fc_ensemble.ts): the
+ * constrained linear spline of docs/method.md §3, evaluated by the op `linearSpline` with the
+ * coefficients projected by `projectWithTv2` in every forward pass, its TV(2) in the loss.
+ *
+ * @example
+ * ```ts ignore
+ * const native: NativeActivation = { kind: "spline", coefficients: coef, scaling: alpha, size: 101, range: 0.5 };
+ * ```
+ */
+export interface NativeActivation {
+  readonly kind: "spline";
+  /** Raw coefficients, `[M, C, K]`. */
+  coefficients: Parameter;
+  /** Scaling coefficients `alpha`, `[M, C]` (trained when `variable.trainable`). */
+  scaling: Parameter;
+  /** Number of knots K. */
+  size: number;
+  /** Range R of the knots. */
+  range: number;
 }
 
 /** An activation plugin (relu, linearspline, ...). */
@@ -156,6 +183,23 @@ export interface ProjectionInstance {
   project(w: Tensor): Tensor;
   /** The Lipschitz bound (largest singular value) of `project(w)`, per model. */
   lipschitzBound(w: Tensor): Promise<LipschitzBound>;
+  /** The projection in terms the native ensemble trainer runs; absent: generic step only. */
+  readonly native?: NativeProjection;
+}
+
+/**
+ * A projection as the native ensemble trainer runs it: `P(W) = bjorck(W / sqrt(out·in), iters,
+ * beta)` (docs/method.md §4), the op `bjorck` differentiated through.
+ *
+ * @example
+ * ```ts ignore
+ * const native: NativeProjection = { kind: "bjorck", iters: 15, beta: 0.5 };
+ * ```
+ */
+export interface NativeProjection {
+  readonly kind: "bjorck";
+  iters: number;
+  beta: number;
 }
 
 /** Options shared by projections. */
@@ -209,6 +253,24 @@ export interface LayerInstance {
   dispose?(): void;
   /** The Lipschitz constant guaranteed by the current parameters. */
   lipschitzBound(opts?: { inputShape?: number[] }): Promise<LipschitzBound>;
+  /** The layer in terms the native ensemble trainer runs; absent: generic step only. */
+  readonly native?: NativeLayer;
+}
+
+/**
+ * A layer as the native ensemble trainer runs it: the dense layer `y = x P(W)ᵀ + b`
+ * (docs/method.md (4.1)) with `W` `[M, out, in]` and `b` `[M, 1, out]`.
+ *
+ * @example
+ * ```ts ignore
+ * const native: NativeLayer = { kind: "linear", weight, bias, projection: projection.native! };
+ * ```
+ */
+export interface NativeLayer {
+  readonly kind: "linear";
+  weight: Parameter;
+  bias?: Parameter;
+  projection: NativeProjection;
 }
 
 /** A layer plugin (lipschitz_linear, bcop_conv, ...). `Options` are the layer's own. */

@@ -68,12 +68,20 @@ export function firstDifference(a: unknown, b: unknown, path = ""): string | und
   return canonical(a) === canonical(b) ? undefined : path || "(top level)";
 }
 
-/** The config keys that name the folder, not the run: ignored when comparing configs. */
-const PLACE_KEYS = ["log_dir", "exp_name"];
+/**
+ * The config keys that name the folder or the cores, not the run's numbers: ignored when comparing
+ * configs (`training_options.workers` splits the 1d ensemble without changing any model).
+ */
+const PLACE_KEYS = ["log_dir", "exp_name", "training_options.workers"];
 
 function withoutPlace(c: Config): Config {
-  const o = { ...c };
-  for (const k of PLACE_KEYS) delete o[k];
+  const o: Config = structuredClone(c);
+  for (const k of PLACE_KEYS) {
+    const path = k.split(".");
+    let at: Record<string, unknown> | undefined = o;
+    for (const p of path.slice(0, -1)) at = at?.[p] as Record<string, unknown> | undefined;
+    if (at && typeof at === "object") delete at[path[path.length - 1]];
+  }
   return o;
 }
 
@@ -136,7 +144,15 @@ export interface SelfCommand {
 /** The `train` arguments of a job (after the CLI prefix). */
 export function trainArgs(
   job: CellJob,
-  o: { experiment: string; configFile: string; out: string; sets: string[]; device?: string },
+  o: {
+    experiment: string;
+    configFile: string;
+    out: string;
+    sets: string[];
+    device?: string;
+    /** `training_options.workers` of a new cell (several cells at once: 1 core each). */
+    workers?: number;
+  },
 ): string[] {
   if (job.action === "resume") {
     // A resumed run keeps its device (same numbers as an uninterrupted run) unless one is given.
@@ -148,8 +164,13 @@ export function trainArgs(
     o.experiment,
     "--config",
     o.configFile,
-    ...[...o.sets, ...job.cell.sets, `log_dir=${o.out}`, `exp_name=${job.cell.name}`]
-      .flatMap((s) => ["--set", s]),
+    ...[
+      ...o.sets,
+      ...job.cell.sets,
+      ...(o.workers ? [`training_options.workers=${o.workers}`] : []),
+      `log_dir=${o.out}`,
+      `exp_name=${job.cell.name}`,
+    ].flatMap((s) => ["--set", s]),
     "--force",
     ...(o.device ? ["--device", o.device] : []),
   ];

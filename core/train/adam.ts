@@ -62,6 +62,20 @@ export class Adam {
     this.#v = this.#params.map(zeros);
   }
 
+  /**
+   * The parameters it updates (the trainable ones, in update order) and its hyperparameters,
+   * for a trainer that runs the same update elsewhere (core/train/native_fc_ensemble.ts).
+   */
+  get settings(): {
+    params: readonly Parameter[];
+    lr: Readonly<LearningRates>;
+    beta1: number;
+    beta2: number;
+    eps: number;
+  } {
+    return { params: this.#params, lr: this.#lr, beta1: this.#b1, beta2: this.#b2, eps: this.#eps };
+  }
+
   /** The variables this optimiser updates (pass them to `tf.variableGrads`). */
   variables(): Variable[] {
     return this.#params.map((p) => p.variable);
@@ -111,6 +125,20 @@ export class Adam {
       tensors[`${name}/adam_m`] = await stored(this.#m[i]);
       tensors[`${name}/adam_v`] = await stored(this.#v[i]);
     }
+    return { step: this.step, tensors };
+  }
+
+  /** {@linkcode getState}, read synchronously (backends whose data is on the CPU: cpu, wasm). */
+  getStateSync(): AdamState {
+    const tensors: Record<string, StoredTensor> = {};
+    this.#params.forEach((p, i) => {
+      for (const [key, t] of [["adam_m", this.#m[i]], ["adam_v", this.#v[i]]] as const) {
+        tensors[`${p.name}/${key}`] = {
+          shape: t.shape.slice(),
+          data: new Float32Array(t.dataSync()),
+        };
+      }
+    });
     return { step: this.step, tensors };
   }
 

@@ -201,13 +201,17 @@ export async function train<B>(
   }
 
   const checkpoint = async (extraMeta: Record<string, unknown>): Promise<Checkpoint> => {
-    const tensors: Record<string, StoredTensor> = await parametersToStored(plan.parameters);
+    // The optimisers first: reading an optimiser's state may bring the parameters up to date
+    // (the 1d experiment's native trainer writes them back then, core/train/native_fc_ensemble.ts).
+    const optimizerTensors: Record<string, StoredTensor> = {};
     const optimizerSteps: Record<string, number> = {};
     for (const [name, opt] of Object.entries(plan.optimizers)) {
       const s = await opt.getState();
-      Object.assign(tensors, s.tensors);
+      Object.assign(optimizerTensors, s.tensors);
       optimizerSteps[name] = s.step;
     }
+    const tensors: Record<string, StoredTensor> = await parametersToStored(plan.parameters);
+    Object.assign(tensors, optimizerTensors);
     const extra = (await plan.saveState?.()) ?? {};
     Object.assign(tensors, extra.tensors ?? {});
     return {

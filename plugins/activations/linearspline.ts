@@ -179,6 +179,19 @@ const linearspline: Activation = {
         ops.sampleActivation(tf, self, x, channels, ensemble, model),
       /** Knot positions in input units for model 0 (`t_k / alpha_c`), for figures. */
       grid: { size: K, range: s.range, step: T },
+      // The constrained spline is what the native ensemble trainer runs (docs/training.md);
+      // "LS old" renormalises after each step and keeps the generic step.
+      ...(s.constrained
+        ? {
+          native: {
+            kind: "spline" as const,
+            coefficients: coef,
+            scaling: alpha,
+            size: K,
+            range: s.range,
+          },
+        }
+        : {}),
     };
     return self;
   },

@@ -89,6 +89,10 @@ const lipschitzLinear: Layer<LipschitzLinearOptions> = {
         }),
       dispose: dropCache,
       lipschitzBound: () => projection.lipschitzBound(weight.variable),
+      // The native ensemble trainer runs this layer when its projection has a native form.
+      ...(projection.native
+        ? { native: { kind: "linear" as const, weight, bias, projection: projection.native } }
+        : {}),
     };
   },
 };

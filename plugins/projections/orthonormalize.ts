@@ -21,6 +21,8 @@ const orthonormalize: Projection = {
       });
     return {
       project,
+      // The same projection for the native ensemble trainer (docs/training.md).
+      native: { kind: "bjorck", iters, beta: 0.5 },
       async lipschitzBound(w) {
         const p = project(w);
         let s: number[];

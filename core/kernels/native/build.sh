@@ -2,7 +2,7 @@
 # Rebuilds the generated WebAssembly SIMD modules of core/kernels/native from their C sources:
 #   bjorck.c -> bjorck_wasm_bin.ts  (own memory; the fused Björck engine copies in and out)
 #   spline.c -> spline_wasm_bin.ts  (imports the tfjs wasm backend's memory; must own none)
-#   coefficients.c, adam.c, add_bias.c -> their *_wasm_bin.ts  (the same)
+#   coefficients.c, adam.c, add_bias.c, fc_dense.c -> their *_wasm_bin.ts  (the same)
 # Needs Debian's clang + lld (apt-get install -y clang lld); CI does not: the generated modules
 # are committed. Run from anywhere: sh core/kernels/native/build.sh [NAME [OUTPUT.ts]]
 # (no NAME: every module; an OUTPUT writes elsewhere, which the tests compare).
@@ -34,8 +34,12 @@ build() { # NAME OUTPUT
     what="The broadcast bias-add WebAssembly module (imports env.memory)"
     link="-Wl,--import-memory"
     ;;
+  fc_dense)
+    what="The dense layers and loss of the native ensemble step (imports env.memory)"
+    link="-Wl,--import-memory"
+    ;;
   *)
-    echo "build.sh: unknown module '$name' (expected bjorck, spline, coefficients, adam or add_bias)" >&2
+    echo "build.sh: unknown module '$name' (expected bjorck, spline, coefficients, adam, add_bias or fc_dense)" >&2
     exit 2
     ;;
   esac
@@ -77,7 +81,7 @@ build() { # NAME OUTPUT
 }
 
 if [ $# -eq 0 ]; then
-  for name in bjorck spline coefficients adam add_bias; do build "$name" "$here/${name}_wasm_bin.ts"; done
+  for name in bjorck spline coefficients adam add_bias fc_dense; do build "$name" "$here/${name}_wasm_bin.ts"; done
 else
   build "$1" "${2:-$here/$1_wasm_bin.ts}"
 fi

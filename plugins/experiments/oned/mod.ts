@@ -14,13 +14,21 @@ import {
   type Parameter,
   permutation,
   type Tensor,
-  type Tensor3D,
   type TrainingPlan,
   UserError,
   validateWith,
 } from "../../../plugin.ts";
 import { type OnedConfig, onedSchema } from "./config.ts";
-import { createOnedModel, disposeOnedModel, onedStep, testMse } from "./model.ts";
+import {
+  createOnedModel,
+  disposeOnedModel,
+  hasNativeOnedStep,
+  nativeOnedStep,
+  nativeOptimizer,
+  type OnedBatch,
+  onedStep,
+  testMse,
+} from "./model.ts";
 import { evaluateTargets, makeTarget, type Target1d, testGrid, trainingInputs } from "./targets.ts";
 import { writeOnedFigures } from "./figures.ts";
 import { loadOnedNetworks } from "./networks.ts";
@@ -210,7 +218,8 @@ const oned: Experiment = {
     const S = cfg.dataset.training_dataset_size;
     const data = makeData(cfg);
     // Several cores: the ensemble split over workers, same per-model numbers (parallel.ts).
-    const W = splitWorkers(cfg, tf.getBackend(), navigator.hardwareConcurrency ?? 1);
+    const nativeStep = await hasNativeOnedStep(ctx, ctx.registry, cfg);
+    const W = splitWorkers(cfg, tf.getBackend(), navigator.hardwareConcurrency ?? 1, nativeStep);
     if (W > 1) return await prepareSplit(ctx, cfg, data, W);
     const model = await createOnedModel(ctx, ctx.registry, ctx.rng, cfg);
     const { net } = model;
@@ -221,9 +230,11 @@ const oned: Experiment = {
     const testY = tf.tensor(data.yTest, [1, N, 1]);
     let mse: Float32Array = new Float32Array(M).fill(NaN);
 
-    const plan: TrainingPlan<{ xb: Tensor3D; yb: Tensor3D }> = {
+    // The whole step in WebAssembly where the network allows it (model.ts, nativeOnedStep).
+    const native = nativeOnedStep(ctx.ops, model, cfg);
+    const plan: TrainingPlan<OnedBatch> = {
       parameters: params,
-      optimizers: { adam: model.adam },
+      optimizers: { adam: native ? nativeOptimizer(native, model.adam) : model.adam },
       // The authors' epochs run 0..E inclusive: E + 1 passes (docs/method.md §5.1).
       epochs: E + 1,
       lossDivisor: M,
@@ -234,13 +245,22 @@ const oned: Experiment = {
           batch: (s) => {
             const off = s * M * B;
             return {
-              xb: tf.tensor3d(xs.subarray(off, off + M * B), [M, B, 1]),
-              yb: tf.tensor3d(ys.subarray(off, off + M * B), [M, B, 1]),
+              x: xs.subarray(off, off + M * B),
+              y: ys.subarray(off, off + M * B),
+              last: s === steps - 1,
             };
           },
         };
       },
-      step: ({ xb, yb }) => onedStep(model, xb, yb),
+      step: ({ x, y, last }) => {
+        if (!native) {
+          return onedStep(model, tf.tensor3d(x, [M, B, 1]), tf.tensor3d(y, [M, B, 1]));
+        }
+        const loss = native.step(x, y);
+        // The epoch's evaluation, the guard and the figures read the TF.js variables.
+        if (last) native.push();
+        return tf.scalar(loss);
+      },
       async evaluate() {
         mse = await readTestMse(ctx, net, testX, testY);
         const row: Metrics = { median_test_mse: median(mse), min_test_mse: Math.min(...mse) };

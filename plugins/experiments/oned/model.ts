@@ -10,6 +10,7 @@ import type {
   Adam,
   HostOps,
   Network,
+  PlanOptimizer,
   PluginResolver,
   Rng,
   Scalar,
@@ -17,6 +18,7 @@ import type {
   Tensor3D,
   TF,
 } from "../../../plugin.ts";
+import { MT19937 } from "../../../plugin.ts";
 import type { OnedConfig } from "./config.ts";
 
 /** The ensemble network, its optimiser and what the loss needs. */
@@ -117,6 +119,78 @@ export function testMse(tf: TF, net: Network, testX: Tensor, testY: Tensor): Ten
   return tf.tidy(() =>
     tf.div(tf.sum(tf.square(tf.sub(net.forward(testX, { training: false }), testY)), [1, 2]), n)
   );
+}
+
+/**
+ * One step's batch as the 1d plans hand it to their step: inputs and targets `[M, B, 1]`, flat
+ * views of the epoch's shuffled samples, and whether it is the epoch's last step.
+ */
+export interface OnedBatch {
+  x: Float32Array;
+  y: Float32Array;
+  last: boolean;
+}
+
+/** The native trainer of a 1d model (core/train/native_fc_ensemble.ts). */
+export type NativeOnedStep = NonNullable<ReturnType<HostOps["NativeFcEnsemble"]["create"]>>;
+
+/**
+ * The model's step as one WebAssembly trainer (docs/training.md "The native ensemble step"), or
+ * null: used on the CPU backends (cpu, wasm) unless `training_options.native_step` is false, when
+ * every module of the network has a native form (Björck-projected linear layers, the constrained
+ * linear spline).
+ */
+export function nativeOnedStep(
+  ops: HostOps,
+  model: OnedModel,
+  cfg: Pick<OnedConfig, "training_options">,
+): NativeOnedStep | null {
+  if (cfg.training_options.native_step === false) return null;
+  if (!["cpu", "wasm"].includes(model.tf.getBackend())) return null;
+  return ops.NativeFcEnsemble.create(model.tf, model.net, model.adam, {
+    models: model.models,
+    batchSize: model.batchSize,
+    lmbda: model.lmbda,
+  });
+}
+
+/**
+ * Whether runs of `cfg` get the native step (see {@linkcode nativeOnedStep}) on `backend`: asked
+ * of a one-model copy of the network, built from a throwaway generator (the run's RNG is not
+ * touched).
+ */
+export async function hasNativeOnedStep(
+  host: { tf: TF; ops: HostOps },
+  registry: PluginResolver,
+  cfg: Pick<OnedConfig, "net_params" | "activation_fn_params" | "optimizer" | "training_options">,
+): Promise<boolean> {
+  const one = { ...cfg, training_options: { ...cfg.training_options, nbr_models: 1 } };
+  const probe = await createOnedModel(host, registry, new MT19937(0), one);
+  try {
+    return nativeOnedStep(host.ops, probe, one) !== null;
+  } finally {
+    disposeOnedModel(probe);
+  }
+}
+
+/**
+ * The engine's view of the model's Adam when the native trainer steps: reading the state writes
+ * the trained parameters and moments back first; restoring it makes the trainer read them again.
+ */
+export function nativeOptimizer(native: NativeOnedStep, adam: Adam): PlanOptimizer {
+  return {
+    get step() {
+      return native.adamStep;
+    },
+    getState() {
+      native.push();
+      return adam.getState();
+    },
+    setState(state) {
+      adam.setState(state);
+      native.invalidate();
+    },
+  };
 }
 
 /** Free the network and the optimiser state. */

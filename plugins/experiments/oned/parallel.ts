@@ -23,12 +23,18 @@ import {
   type Metrics,
   MT19937,
   type Parameter,
-  type Tensor,
-  type Tensor3D,
   type TrainingPlan,
 } from "../../../plugin.ts";
 import type { OnedConfig } from "./config.ts";
-import { createOnedModel, disposeOnedModel, type OnedModel, onedStep, testMse } from "./model.ts";
+import {
+  createOnedModel,
+  disposeOnedModel,
+  nativeOnedStep,
+  type OnedBatch,
+  type OnedModel,
+  onedStep,
+  testMse,
+} from "./model.ts";
 import { median, type OnedData, onedReporting, shuffleEpoch } from "./mod.ts";
 import {
   type FromWorker,
@@ -44,10 +50,17 @@ const SPLIT_BACKENDS = new Set(["cpu", "wasm"]);
 
 /**
  * How many processes-worth of cores the 1d run uses: `training_options.workers` (a number, or
- * `"auto"`: min(2, cores, nbr_models) on the cpu and wasm backends; absent: 1).
+ * `"auto"`: min(2, cores, nbr_models) on the cpu and wasm backends). Absent: `"auto"` when the
+ * step is native (`nativeStep`: each core then computes its half of the models, measured
+ * faster), else 1 (the TF.js step's per-kernel overhead does not shrink with fewer models).
  */
-export function splitWorkers(cfg: OnedConfig, backend: string, cores: number): number {
-  const w = cfg.training_options.workers;
+export function splitWorkers(
+  cfg: OnedConfig,
+  backend: string,
+  cores: number,
+  nativeStep = false,
+): number {
+  const w = cfg.training_options.workers ?? (nativeStep ? "auto" : undefined);
   const M = cfg.training_options.nbr_models;
   if (w === undefined) return 1;
   if (w === "auto") return SPLIT_BACKENDS.has(backend) ? Math.max(1, Math.min(2, cores, M)) : 1;
@@ -117,7 +130,7 @@ export async function prepareSplit(
   cfg: OnedConfig,
   data: OnedData,
   W: number,
-): Promise<TrainingPlan<{ xb: Tensor3D; yb: Tensor3D }>> {
+): Promise<TrainingPlan<OnedBatch>> {
   const { tf } = ctx;
   const M = cfg.training_options.nbr_models;
   const E = cfg.training_options.epochs;
@@ -158,6 +171,8 @@ export async function prepareSplit(
     }
   };
   assign(local, sliceAll(initial, own.first, own.count));
+  // The parent's slice steps natively where the network allows it, as the workers do.
+  const native = nativeOnedStep(ctx.ops, local, cfg);
 
   const workers = parts.slice(1).map((p, i) => new SplitWorker(p.first, p.count, i + 1));
   const dispose = () => {
@@ -167,12 +182,12 @@ export async function prepareSplit(
     full.net.dispose();
     testX.dispose();
     testY.dispose();
-    ownSum?.dispose();
   };
   const N = data.xTest.length;
   const testX = tf.tidy(() => tf.tile(tf.tensor(data.xTest, [1, N, 1]), [own.count, 1, 1]));
   const testY = tf.tensor(data.yTest, [1, N, 1]);
-  let ownSum: Tensor | undefined = tf.scalar(0);
+  // The parent slice's loss sum of the epoch, summed in float32 as the engine sums a step's loss.
+  let ownSum = 0;
   try {
     await Promise.all(workers.map((w) =>
       w.ask({
@@ -202,6 +217,7 @@ export async function prepareSplit(
   // the parameters into the full model (what the engine checkpoints and `finish` draws).
   const gather = async () => {
     const states = await Promise.all(workers.map((w) => w.ask({ t: "state" }, "state")));
+    native?.push();
     const params = await fullValues();
     const adam = await local.adam.getState();
     const adamFull: Record<string, Stored> = {};
@@ -235,7 +251,7 @@ export async function prepareSplit(
   };
   let lastLossSums: number[] = workers.map(() => 0);
 
-  const plan: TrainingPlan<{ xb: Tensor3D; yb: Tensor3D }> = {
+  const plan: TrainingPlan<OnedBatch> = {
     parameters: fullParams,
     optimizers: {
       adam: {
@@ -249,6 +265,7 @@ export async function prepareSplit(
         },
         setState(state) {
           resumeState = state;
+          native?.invalidate();
         },
       },
     },
@@ -273,18 +290,28 @@ export async function prepareSplit(
       return {
         count,
         batch: (s) => ({
-          xb: tf.tensor3d(ox.subarray(s * n * B, (s + 1) * n * B), [n, B, 1]),
-          yb: tf.tensor3d(oy.subarray(s * n * B, (s + 1) * n * B), [n, B, 1]),
+          x: ox.subarray(s * n * B, (s + 1) * n * B),
+          y: oy.subarray(s * n * B, (s + 1) * n * B),
+          last: s === count - 1,
         }),
       };
     },
-    step: ({ xb, yb }, index) => {
+    step: ({ x, y, last }, index) => {
       check();
       for (const w of workers) w.post({ t: "step", s: index.step });
-      const value = onedStep(local, xb, yb);
-      const next = tf.keep(tf.add(ownSum!, value));
-      ownSum!.dispose();
-      ownSum = next;
+      if (native) {
+        const loss = native.step(x, y);
+        // The epoch's evaluation and the figures read the TF.js variables.
+        if (last) native.push();
+        ownSum = Math.fround(ownSum + Math.fround(loss));
+        return tf.scalar(loss);
+      }
+      const value = onedStep(
+        local,
+        tf.tensor3d(x, [own.count, B, 1]),
+        tf.tensor3d(y, [own.count, B, 1]),
+      );
+      ownSum = Math.fround(ownSum + value.dataSync()[0]);
       return value;
     },
     async evaluate() {
@@ -296,10 +323,9 @@ export async function prepareSplit(
       mse.set(ownMse, own.first);
       replies.forEach((r, i) => mse.set(r.mse, workers[i].first));
       // train_loss: the slices' epoch sums (the engine's value covers the parent's slice only).
-      let sum = (await ownSum!.data())[0];
+      let sum = ownSum;
       for (const r of replies) sum += r.lossSum;
-      ownSum!.dispose();
-      ownSum = tf.scalar(0);
+      ownSum = 0;
       const row: Metrics = {
         train_loss: sum / (steps * M),
         median_test_mse: median(mse),
@@ -352,8 +378,7 @@ export async function prepareSplit(
       const mid = Number(meta.step_in_epoch ?? 0) > 0;
       const sums = mid ? (meta.split_loss_sums as number[] | undefined) : undefined;
       const loss = meta.loss_sums as Record<string, { sum: number }> | undefined;
-      ownSum?.dispose();
-      ownSum = tf.scalar(mid ? loss?.loss?.sum ?? 0 : 0);
+      ownSum = mid ? loss?.loss?.sum ?? 0 : 0;
       workers.forEach((w, i) =>
         w.post({
           t: "load",

@@ -16,15 +16,24 @@ import {
   MT19937,
   tf,
 } from "../../../mod.ts";
-import type { Scalar, Tensor, Tensor3D } from "../../../plugin.ts";
-import { createOnedModel, type OnedModel, onedStep, testMse } from "./model.ts";
+import type { Tensor, Tensor3D } from "../../../plugin.ts";
+import {
+  createOnedModel,
+  type NativeOnedStep,
+  nativeOnedStep,
+  type OnedModel,
+  onedStep,
+  testMse,
+} from "./model.ts";
 import type { FromWorker, Stored, ToWorker } from "./split_protocol.ts";
 
 let model: OnedModel | undefined;
+let native: NativeOnedStep | null = null;
 let testX: Tensor | undefined, testY: Tensor | undefined;
 let M = 0, B = 0;
 let epoch: { xs: Float32Array; ys: Float32Array } | undefined;
-let lossSum: Scalar | undefined;
+// The slice's loss sum of the epoch, in float32 as the engine sums the parent's.
+let lossSum = 0;
 
 const post = (m: FromWorker, transfer: Transferable[] = []) => self.postMessage(m, transfer);
 
@@ -34,11 +43,6 @@ function assignParams(params: Record<string, Stored>): void {
     if (!s) throw new Error(`no values for parameter ${p.name}`);
     tf.tidy(() => p.variable.assign(tf.tensor(s.data, s.shape)));
   }
-}
-
-function setLossSum(v: number): void {
-  lossSum?.dispose();
-  lossSum = tf.scalar(v);
 }
 
 async function handle(msg: ToWorker): Promise<void> {
@@ -59,17 +63,19 @@ async function handle(msg: ToWorker): Promise<void> {
         cfg,
       );
       assignParams(msg.params);
+      native = nativeOnedStep(hostOps, model, cfg);
       const N = msg.xTest.length;
       testX = tf.tidy(() => tf.tile(tf.tensor(msg.xTest, [1, N, 1]), [M, 1, 1]));
       testY = tf.tensor(msg.yTest, [1, N, 1]);
-      setLossSum(0);
+      lossSum = 0;
       post({ t: "ready" });
       return;
     }
     case "load": {
       assignParams(msg.params);
       model!.adam.setState(msg.adam);
-      setLossSum(msg.lossSum);
+      native?.invalidate();
+      lossSum = msg.lossSum;
       return;
     }
     case "epoch":
@@ -78,22 +84,25 @@ async function handle(msg: ToWorker): Promise<void> {
     case "step": {
       const off = msg.s * M * B;
       const { xs, ys } = epoch!;
-      const value = tf.tidy(() => {
-        const xb = tf.tensor3d(xs.subarray(off, off + M * B), [M, B, 1]) as Tensor3D;
-        const yb = tf.tensor3d(ys.subarray(off, off + M * B), [M, B, 1]) as Tensor3D;
-        const loss = onedStep(model!, xb, yb);
-        return tf.add(lossSum!, loss) as Scalar;
+      const x = xs.subarray(off, off + M * B), y = ys.subarray(off, off + M * B);
+      const loss = native ? native.step(x, y) : tf.tidy(() => {
+        const v = onedStep(
+          model!,
+          tf.tensor3d(x, [M, B, 1]) as Tensor3D,
+          tf.tensor3d(y, [M, B, 1]) as Tensor3D,
+        );
+        return v.dataSync()[0];
       });
-      lossSum!.dispose();
-      lossSum = value;
+      lossSum = Math.fround(lossSum + Math.fround(loss));
       return;
     }
     case "evaluate": {
+      native?.push();
       const t = testMse(tf, model!.net, testX!, testY!);
       const mse = new Float32Array(await t.data());
       t.dispose();
-      const sum = (await lossSum!.data())[0];
-      setLossSum(0);
+      const sum = lossSum;
+      lossSum = 0;
       const scaling: Record<string, Float32Array> = {};
       for (const p of model!.net.parameters()) {
         if (p.group === "spline_scaling") {
@@ -104,6 +113,7 @@ async function handle(msg: ToWorker): Promise<void> {
       return;
     }
     case "state": {
+      native?.push();
       const params: Record<string, Stored> = {};
       for (const p of model!.net.parameters()) {
         params[p.name] = {
@@ -112,7 +122,7 @@ async function handle(msg: ToWorker): Promise<void> {
         };
       }
       const adam = await model!.adam.getState();
-      post({ t: "state", params, adam, lossSum: (await lossSum!.data())[0] });
+      post({ t: "state", params, adam, lossSum });
       return;
     }
   }

@@ -72,7 +72,13 @@ function step1dNative(): BenchCase {
   const M = config1d.training_options.nbr_models, B = config1d.training_options.batch_size;
   return {
     bench: "step_1d_native",
-    info: { models: M, batch: B, layers: "1-10-10-10-1", bjorck_iter: 15, activation: "linearspline" },
+    info: {
+      models: M,
+      batch: B,
+      layers: "1-10-10-10-1",
+      bjorck_iter: 15,
+      activation: "linearspline",
+    },
     async setup() {
       const model = await createOnedModel(
         { tf, ops: hostOps },

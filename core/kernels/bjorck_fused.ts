@@ -32,7 +32,7 @@ export const BJORCK_CACHE_LIMIT_BYTES = 64 * 1024 * 1024;
 const LANES = 4;
 const V4 = 16; // bytes per packed element (4 lanes of f32)
 
-interface BjorckExports {
+export interface BjorckExports {
   memory: WebAssembly.Memory;
   __heap_base: WebAssembly.Global;
   bj_fwd(

@@ -24,7 +24,10 @@ import type { TF } from "../backend/tf.ts";
 import type { Network } from "../nn/network.ts";
 import type { Parameter } from "../plugin/interfaces.ts";
 import type { Adam } from "./adam.ts";
-import { bjorckKeptBytes } from "../kernels/bjorck_fused.ts";
+import { type BjorckExports, bjorckKeptBytes } from "../kernels/bjorck_fused.ts";
+import type { SplineExports } from "../kernels/wasm/spline.ts";
+import type { CoefficientExports } from "../kernels/wasm/coefficients.ts";
+import type { AdamExports } from "../kernels/wasm/adam.ts";
 import { splineConstants } from "../ops/spline.ts";
 import { gridStep } from "../nn/spline_math.ts";
 import { BJORCK_WASM_BASE64 } from "../kernels/native/bjorck_wasm_bin.ts";
@@ -33,106 +36,8 @@ import { COEFFICIENTS_WASM_BASE64 } from "../kernels/native/coefficients_wasm_bi
 import { ADAM_WASM_BASE64 } from "../kernels/native/adam_wasm_bin.ts";
 import { FC_DENSE_WASM_BASE64 } from "../kernels/native/fc_dense_wasm_bin.ts";
 
-/** The exports of the five modules, pointers as byte offsets into the shared memory. */
-interface Kernels {
-  memory: WebAssembly.Memory;
-  heapBase: number;
-  bj_fwd(
-    w: number,
-    out: number,
-    B: number,
-    m: number,
-    n: number,
-    it: number,
-    beta: number,
-    work: number,
-    keep: number,
-  ): void;
-  bj_bwd(
-    w: number,
-    dy: number,
-    dw: number,
-    B: number,
-    m: number,
-    n: number,
-    it: number,
-    beta: number,
-    work: number,
-    keep: number,
-  ): void;
-  spline_forward(
-    x: number,
-    coef: number,
-    alpha: number,
-    out: number,
-    G: number,
-    N: number,
-    C: number,
-    K: number,
-    invT: number,
-    off: number,
-    shift: number,
-  ): void;
-  spline_backward(
-    x: number,
-    coef: number,
-    alpha: number,
-    dy: number,
-    dx: number,
-    dcoef: number,
-    dalpha: number,
-    G: number,
-    N: number,
-    C: number,
-    K: number,
-    invT: number,
-    off: number,
-    shift: number,
-    scratch: number,
-  ): void;
-  spline_backward_sparse(
-    x: number,
-    coef: number,
-    alpha: number,
-    dy: number,
-    dx: number,
-    dcoef: number,
-    dalpha: number,
-    G: number,
-    N: number,
-    C: number,
-    K: number,
-    invT: number,
-    off: number,
-    shift: number,
-    scratch: number,
-    list: number,
-  ): void;
-  coef_project(c: number, rows: number, K: number, T: number, p: number, tv: number): void;
-  coef_project_grad(
-    c: number,
-    g: number,
-    dtv: number,
-    rows: number,
-    K: number,
-    T: number,
-    dc: number,
-  ): void;
-  adam_update(
-    w: number,
-    g: number,
-    m: number,
-    v: number,
-    n: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    step: number,
-    c2: number,
-    wOut: number,
-    mOut: number,
-    vOut: number,
-  ): void;
+/** The exports of native/fc_dense.c (pointers are byte offsets into the memory). */
+interface FcDenseExports {
   dense_forward(
     x: number,
     w: number,
@@ -159,6 +64,15 @@ interface Kernels {
   squared_error(p: number, t: number, dp: number, n: number, scale: number): number;
   fill(out: number, n: number, v: number): void;
 }
+
+/** The five modules' exports on one memory, and where its free space starts. */
+type Kernels =
+  & BjorckExports
+  & SplineExports
+  & CoefficientExports
+  & AdamExports
+  & FcDenseExports
+  & { heapBase: number };
 
 const bytesOf = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 

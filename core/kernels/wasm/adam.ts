@@ -13,7 +13,7 @@ import { replaceKernel } from "../replace_kernel.ts";
 import { heapModule, heapOffset } from "./heap_module.ts";
 
 /** The module's export (pointers are byte offsets into the heap). */
-interface AdamExports {
+export interface AdamExports {
   adam_update(
     w: number,
     g: number,

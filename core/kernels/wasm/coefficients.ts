@@ -21,7 +21,7 @@ import { replaceKernel } from "../replace_kernel.ts";
 import { heapModule, heapOffset } from "./heap_module.ts";
 
 /** The module's exports (pointers are byte offsets into the heap; 0 = absent). */
-interface CoefficientExports {
+export interface CoefficientExports {
   coef_project(c: number, rows: number, K: number, T: number, p: number, tv: number): void;
   coef_project_grad(
     c: number,

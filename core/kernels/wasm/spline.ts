@@ -22,7 +22,7 @@ import { replaceKernel } from "../replace_kernel.ts";
 import { heapModule, heapOffset, withScratch } from "./heap_module.ts";
 
 /** The module's exports (pointers are byte offsets into the backend's heap). */
-interface SplineExports {
+export interface SplineExports {
   spline_forward(
     x: number,
     coef: number,
@@ -52,6 +52,25 @@ interface SplineExports {
     off: number,
     shift: number,
     scratch: number,
+  ): void;
+  /** `spline_backward` for few inputs per channel (the native ensemble trainer's). */
+  spline_backward_sparse(
+    x: number,
+    coef: number,
+    alpha: number,
+    dy: number,
+    dx: number,
+    dcoef: number,
+    dalpha: number,
+    G: number,
+    N: number,
+    C: number,
+    K: number,
+    invT: number,
+    off: number,
+    shift: number,
+    scratch: number,
+    list: number,
   ): void;
 }
 

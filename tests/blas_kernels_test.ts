@@ -4,7 +4,7 @@
  * forward, input and filter gradients against a float64 brute force over strides and paddings,
  * a 1×1 filter (no im2col), a batch that spans several im2col chunks, products with transposes;
  * unhandled layouts go to the fallback; and through `tf` ops once registered. Skipped where no
- * OpenBLAS opens (CI installs `libopenblas0-pthread`).
+ * OpenBLAS opens (CI installs `libopenblas0-pthread`). The WebAssembly im2col against the JS one.
  */
 import assert from "node:assert/strict";
 import type { KernelFunc, Tensor, TensorInfo } from "@tensorflow/tfjs-core";
@@ -19,7 +19,9 @@ import {
   blasConv2DBackpropInput,
   blasRoute,
   IM2COL_CHUNK_BYTES,
+  im2colRows,
 } from "../core/kernels/blas/blas_kernels.ts";
+import { im2colWasm } from "../core/kernels/blas/im2col_wasm.ts";
 import {
   CONV_CASES,
   type ConvCase,
@@ -198,3 +200,20 @@ for (const backend of ["cpu", "wasm"] as const) {
     },
   });
 }
+
+Deno.test("the WebAssembly im2col builds the JS loop's patch matrix bit for bit (paddings, strides, chunks)", () => {
+  // Runs without OpenBLAS: it is the patch matrix the BLAS convolutions read.
+  for (const c of CONV_CASES) {
+    const [N, H, W, Cin] = c.x, [fh, fw, , Cout] = c.f;
+    const { OH, OW, top, left } = geometry(H, W, fh, fw, c.s, c.pad);
+    const g = { N, H, W, Cin, OH, OW, Cout, fh, fw, sh: c.s[0], sw: c.s[1], top, left };
+    const x = rand(N * H * W * Cin, 5);
+    const K = fh * fw * Cin;
+    for (const [n0, n1] of [[0, N], [N - 1, N]]) {
+      const js = new Float32Array((n1 - n0) * OH * OW * K).fill(NaN);
+      im2colRows(x, js, g, n0, n1);
+      const wasm = im2colWasm(x, g, n0, n1).slice();
+      assert.deepEqual(wasm, js, `${JSON.stringify(c)}, images ${n0}..${n1 - 1}`);
+    }
+  }
+});

@@ -14,9 +14,10 @@
  *   (im2col + product again); otherwise `cols = dy · Wᵀ` per chunk, then col2im (scatter-add).
  * - `Conv2DBackpropFilter`: `dW = Σ_chunks colsᵀ · dy`, accumulated by `sgemm` itself.
  *
- * The patch matrix lives in one JS buffer reused across calls (at most
- * {@linkcode IM2COL_CHUNK_BYTES}): fresh pages are slow to fault in on some VMs. On the wasm
- * backend, BLAS reads and writes the tensors on the wasm heap in place (FFI takes the views).
+ * The patch matrix is built in the memory of a small WebAssembly module (`im2col_wasm.ts`),
+ * reused across calls (at most {@linkcode IM2COL_CHUNK_BYTES} per chunk): fresh pages are slow to
+ * fault in on some VMs. On the wasm backend, BLAS reads and writes the tensors on the wasm heap in
+ * place (FFI takes the views). `im2colRows` is the same matrix in JS, the reference in tests.
  *
  * @module
  */
@@ -34,6 +35,7 @@ import { matMulCall } from "../matmul_call.ts";
 import { type ConvGeometry, convGeometry } from "../cpu/missing.ts";
 import { col2imAdd } from "../wasm/missing.ts";
 import { type NativeSgemm, openBlas } from "../../backend/openblas_ffi.ts";
+import { im2colWasm } from "./im2col_wasm.ts";
 
 /**
  * Multiply-adds per product from which the BLAS kernels take over, per backend: the stock cpu
@@ -205,8 +207,9 @@ function forEachChunk(
   const step = imagesPerChunk(g);
   for (let n0 = 0; n0 < g.N; n0 += step) {
     const n1 = Math.min(g.N, n0 + step);
-    const cols = patchBuffer((n1 - n0) * g.OH * g.OW * K);
-    if (src) im2colRows(src, cols, g, n0, n1);
+    // The patch matrix built by WebAssembly in its own memory (im2col_wasm.ts); a scratch
+    // buffer when the body fills it.
+    const cols = src ? im2colWasm(src, g, n0, n1) : patchBuffer((n1 - n0) * g.OH * g.OW * K);
     body(n0, n1, cols);
   }
 }

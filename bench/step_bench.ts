@@ -30,6 +30,14 @@ const config1d = validateWith(
   "configs/config_1d.json",
 );
 
+/** The paper's 1d model (seed 5) with `activation` between its layers. */
+function paperModel(activation = "linearspline") {
+  return createOnedModel({ tf, ops: hostOps }, createRegistry(builtinPlugins), new MT19937(5), {
+    ...config1d,
+    activation_fn_params: { ...config1d.activation_fn_params, activation_type: activation },
+  });
+}
+
 function step1d(activation: string): BenchCase {
   const M = config1d.training_options.nbr_models, B = config1d.training_options.batch_size;
   return {
@@ -37,15 +45,7 @@ function step1d(activation: string): BenchCase {
     info: { models: M, batch: B, layers: "1-10-10-10-1", bjorck_iter: 15, activation },
     async setup() {
       // The experiment's own model and step (plugins/experiments/oned/model.ts).
-      const model = await createOnedModel(
-        { tf, ops: hostOps },
-        createRegistry(builtinPlugins),
-        new MT19937(5),
-        {
-          ...config1d,
-          activation_fn_params: { ...config1d.activation_fn_params, activation_type: activation },
-        },
-      );
+      const model = await paperModel(activation);
       const x = tf.randomUniform([M, B, 1], -1, 1, "float32", 1) as Tensor3D;
       const y = tf.abs(x) as Tensor3D;
       return {
@@ -80,12 +80,7 @@ function step1dNative(): BenchCase {
       activation: "linearspline",
     },
     async setup() {
-      const model = await createOnedModel(
-        { tf, ops: hostOps },
-        createRegistry(builtinPlugins),
-        new MT19937(5),
-        config1d,
-      );
+      const model = await paperModel();
       const native = nativeOnedStep(hostOps, model, config1d);
       if (!native) throw new Error("the paper's 1d network has no native step");
       const rng = new MT19937(1);
@@ -112,12 +107,7 @@ function eval1d(): BenchCase {
     bench: "eval_1d",
     info: { models: M, points: N, layers: "1-10-10-10-1", activation: "linearspline" },
     async setup() {
-      const model = await createOnedModel(
-        { tf, ops: hostOps },
-        createRegistry(builtinPlugins),
-        new MT19937(5),
-        config1d,
-      );
+      const model = await paperModel();
       const x = tf.tile(tf.reshape(tf.linspace(-1, 1, N), [1, N, 1]), [M, 1, 1]) as Tensor3D;
       return {
         async run() {

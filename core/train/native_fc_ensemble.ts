@@ -493,44 +493,25 @@ export class NativeFcEnsemble {
         k.divide(m.dwdiv, m.W.grad, M * m.O * m.I, m.scale);
       } else {
         const rows = M * m.C;
-        if (m.list) {
-          k.spline_backward_sparse(
-            m.input,
-            m.p,
-            m.alpha.value,
-            g,
-            dx,
-            m.dp,
-            m.alpha.grad,
-            M,
-            B,
-            m.C,
-            m.K,
-            m.invT,
-            m.off,
-            m.shift,
-            m.scratch,
-            m.list,
-          );
-        } else {
-          k.spline_backward(
-            m.input,
-            m.p,
-            m.alpha.value,
-            g,
-            dx,
-            m.dp,
-            m.alpha.grad,
-            M,
-            B,
-            m.C,
-            m.K,
-            m.invT,
-            m.off,
-            m.shift,
-            m.scratch,
-          );
-        }
+        const args = [
+          m.input,
+          m.p,
+          m.alpha.value,
+          g,
+          dx,
+          m.dp,
+          m.alpha.grad,
+          M,
+          B,
+          m.C,
+          m.K,
+          m.invT,
+          m.off,
+          m.shift,
+          m.scratch,
+        ] as const;
+        if (m.list) k.spline_backward_sparse(...args, m.list);
+        else k.spline_backward(...args);
         if (withTv) k.fill(m.dtv, rows, Math.fround(lmbda));
         k.coef_project_grad(m.c.value, m.dp, withTv ? m.dtv : 0, rows, m.K, m.T, m.c.grad);
       }

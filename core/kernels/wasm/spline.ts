@@ -21,6 +21,25 @@ import { SPLINE_WASM_BASE64 } from "../native/spline_wasm_bin.ts";
 import { replaceKernel } from "../replace_kernel.ts";
 import { heapModule, heapOffset, withScratch } from "./heap_module.ts";
 
+/** The arguments of `spline_backward` (pointers are byte offsets into the heap). */
+type SplineBackwardArgs = [
+  x: number,
+  coef: number,
+  alpha: number,
+  dy: number,
+  dx: number,
+  dcoef: number,
+  dalpha: number,
+  G: number,
+  N: number,
+  C: number,
+  K: number,
+  invT: number,
+  off: number,
+  shift: number,
+  scratch: number,
+];
+
 /** The module's exports (pointers are byte offsets into the backend's heap). */
 export interface SplineExports {
   spline_forward(
@@ -36,42 +55,9 @@ export interface SplineExports {
     off: number,
     shift: number,
   ): void;
-  spline_backward(
-    x: number,
-    coef: number,
-    alpha: number,
-    dy: number,
-    dx: number,
-    dcoef: number,
-    dalpha: number,
-    G: number,
-    N: number,
-    C: number,
-    K: number,
-    invT: number,
-    off: number,
-    shift: number,
-    scratch: number,
-  ): void;
+  spline_backward(...args: SplineBackwardArgs): void;
   /** `spline_backward` for few inputs per channel (the native ensemble trainer's). */
-  spline_backward_sparse(
-    x: number,
-    coef: number,
-    alpha: number,
-    dy: number,
-    dx: number,
-    dcoef: number,
-    dalpha: number,
-    G: number,
-    N: number,
-    C: number,
-    K: number,
-    invT: number,
-    off: number,
-    shift: number,
-    scratch: number,
-    list: number,
-  ): void;
+  spline_backward_sparse(...args: [...SplineBackwardArgs, list: number]): void;
 }
 
 /** The module on `be`'s heap (native/spline.c). */

@@ -1,7 +1,8 @@
 /**
  * The 1d ensemble split over workers (`training_options.workers`, plugins/experiments/oned/
  * parallel.ts) trains every model exactly as the unsplit run does: same parameters, Adam state
- * and test MSE bit for bit; only `train_loss` differs, by float32 summation order (bounded here).
+ * and test MSE bit for bit, with the native step and with the TF.js step; only `train_loss`
+ * differs, by float32 summation order (bounded here).
  * A split run interrupted with SIGINT and resumed ends like an uninterrupted one.
  */
 import assert from "node:assert/strict";
@@ -9,8 +10,15 @@ import { join } from "node:path";
 import { interruptCli, runCli } from "./helpers.ts";
 import { readCheckpoint } from "../core/io/checkpoint.ts";
 
-function args(dir: string, name: string, workers: number, epochs = 4): string[] {
+function args(
+  dir: string,
+  name: string,
+  workers: number,
+  epochs = 4,
+  extra: string[] = [],
+): string[] {
   const sets = [
+    ...extra,
     `training_options.epochs=${epochs}`,
     "training_options.nbr_models=5",
     "dataset.training_dataset_size=60",
@@ -54,9 +62,15 @@ Deno.test("a 1d run split over 2 workers trains every model bit for bit like the
   assert.equal(one.code, 0, one.stderr);
   const two = await runCli(args(dir, "two", 2));
   assert.equal(two.code, 0, two.stderr);
-  assert.match(two.stdout, /on 2 cores/);
+  assert.match(one.stdout, /with the native step/);
+  assert.match(two.stdout, /on 2 cores with the native step/);
+  // The split of the TF.js step (docs/training.md): the same kernels on wasm, so the same models.
+  const generic = await runCli(args(dir, "generic", 2, 4, ["training_options.native_step=false"]));
+  assert.equal(generic.code, 0, generic.stderr);
+  assert.match(generic.stdout, /on 2 cores\n/);
   // Parameters, Adam moments and the per-model test MSE (`test_mse`) of every model.
   await assertSameModels(join(dir, "one"), join(dir, "two"));
+  await assertSameModels(join(dir, "one"), join(dir, "generic"));
   const ra = rows(join(dir, "one", "metrics.jsonl"));
   const rb = rows(join(dir, "two", "metrics.jsonl"));
   assert.equal(rb.length, ra.length);

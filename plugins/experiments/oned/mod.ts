@@ -281,7 +281,7 @@ const oned: Experiment = {
       loadState(tensors) {
         if (tensors.test_mse) mse = tensors.test_mse.data.slice();
       },
-      ...onedReporting(ctx, cfg, data, net, () => mse),
+      ...onedReporting(ctx, cfg, data, net, () => mse, native ? " with the native step" : ""),
       dispose() {
         testX.dispose();
         testY.dispose();

@@ -388,7 +388,14 @@ export async function prepareSplit(
         })
       );
     },
-    ...onedReporting(ctx, cfg, data, full.net, () => mse, ` on ${W} cores`),
+    ...onedReporting(
+      ctx,
+      cfg,
+      data,
+      full.net,
+      () => mse,
+      ` on ${W} cores${native ? " with the native step" : ""}`,
+    ),
     dispose,
   };
   return plan;

@@ -74,14 +74,24 @@ type Kernels =
   & FcDenseExports
   & { heapBase: number };
 
-const bytesOf = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+const compiled = new Map<string, WebAssembly.Module>();
+
+/** The module whose bytes are `b64`, compiled once per process. */
+function compile(b64: string): WebAssembly.Module {
+  let mod = compiled.get(b64);
+  if (!mod) {
+    mod = new WebAssembly.Module(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+    compiled.set(b64, mod);
+  }
+  return mod;
+}
 
 /** A fresh Björck module (own memory) and the four modules that work in that memory. */
 function instantiate(): Kernels {
-  const bj = new WebAssembly.Instance(new WebAssembly.Module(bytesOf(BJORCK_WASM_BASE64)), {});
+  const bj = new WebAssembly.Instance(compile(BJORCK_WASM_BASE64), {});
   const memory = bj.exports.memory as WebAssembly.Memory;
   const shared = (b64: string) =>
-    new WebAssembly.Instance(new WebAssembly.Module(bytesOf(b64)), { env: { memory } }).exports;
+    new WebAssembly.Instance(compile(b64), { env: { memory } }).exports;
   return Object.assign(
     {},
     bj.exports,
@@ -282,11 +292,9 @@ export class NativeFcEnsemble {
     // Lay out the memory: a bump allocator above the Björck module's heap base, 16-byte aligned.
     const k = instantiate();
     let top = (k.heapBase + 15) & ~15;
-    const sizes: number[] = [];
     const alloc = (bytes: number): number => {
       const ptr = top;
       top += (Math.max(bytes, 16) + 15) & ~15;
-      sizes.push(bytes);
       return ptr;
     };
     const f32 = (n: number) => alloc(4 * n);
@@ -418,12 +426,6 @@ export class NativeFcEnsemble {
       };
     }
     this.#adam.setState({ step: this.#step, tensors });
-  }
-
-  /** Parameter values as the trainer holds them, by parameter name (copies). */
-  parameterValues(): Record<string, Float32Array> {
-    if (this.#stale) this.pull();
-    return Object.fromEntries(this.#slots.map((s) => [s.param.name, this.values(s.value, s.size)]));
   }
 
   /** A copy of `n` floats at byte offset `ptr`. */

@@ -15,6 +15,7 @@ import { MT19937 } from "../core/rng/mt19937.ts";
 import { validateWith } from "../core/config/config.ts";
 import { onedSchema } from "../plugins/experiments/oned/config.ts";
 import {
+  canStepNatively,
   createOnedModel,
   disposeOnedModel,
   nativeOnedStep,
@@ -142,9 +143,11 @@ Deno.test("native 1d step: networks without a native form keep the generic step"
   for (const [what, cfg] of cases) {
     const model = await createOnedModel({ tf, ops: hostOps }, registry, new MT19937(1), cfg);
     assert.equal(nativeOnedStep(hostOps, model, cfg), null, what);
+    assert.equal(canStepNatively(hostOps, model, cfg), false, what);
     disposeOnedModel(model);
   }
   const model = await createOnedModel({ tf, ops: hostOps }, registry, new MT19937(1), config(2));
+  assert.ok(canStepNatively(hostOps, model, config(2)), "linearspline + orthonormalize");
   assert.ok(nativeOnedStep(hostOps, model, config(2)), "linearspline + orthonormalize");
   disposeOnedModel(model);
 });

@@ -160,6 +160,77 @@ type ModulePlan = (LinearPlan | SplinePlan) & {
   output: number;
 };
 
+/** A module as the trainer runs it. */
+type Desc =
+  | {
+    kind: "linear";
+    I: number;
+    O: number;
+    W: Parameter;
+    b?: Parameter;
+    iters: number;
+    beta: number;
+  }
+  | { kind: "spline"; C: number; K: number; range: number; c: Parameter; alpha: Parameter };
+
+/**
+ * Every module of `net` in native form, with the widths it reads and writes, or null when a module
+ * has none, the widths do not chain, or `adam` trains a parameter that is not one of theirs.
+ */
+function describe(
+  net: Network,
+  adam: Adam,
+  M: number,
+): { descs: Desc[]; widths: Array<{ in: number; out: number }> } | null {
+  const descs: Desc[] = [];
+  for (const m of net.modules) {
+    if (m.type === "layer") {
+      const n = m.layer.native;
+      if (!n || n.kind !== "linear" || n.projection.kind !== "bjorck") return null;
+      const shape = n.weight.variable.shape;
+      if (shape.length !== 3 || shape[0] !== M) return null;
+      if (n.bias && n.bias.variable.size !== M * shape[1]) return null;
+      descs.push({
+        kind: "linear",
+        I: shape[2],
+        O: shape[1],
+        W: n.weight,
+        b: n.bias,
+        iters: n.projection.iters,
+        beta: n.projection.beta,
+      });
+    } else {
+      const n = m.activation.native;
+      if (!n || n.kind !== "spline") return null;
+      const C = m.channels;
+      if (n.coefficients.variable.size !== M * C * n.size) return null;
+      if (n.scaling.variable.size !== M * C) return null;
+      descs.push({
+        kind: "spline",
+        C,
+        K: n.size,
+        range: n.range,
+        c: n.coefficients,
+        alpha: n.scaling,
+      });
+    }
+  }
+  if (descs.length === 0 || descs[0].kind !== "linear") return null;
+  const widths: Array<{ in: number; out: number }> = [];
+  let w = descs[0].I;
+  for (const d of descs) {
+    const inW = d.kind === "linear" ? d.I : d.C;
+    if (inW !== w) return null;
+    w = d.kind === "linear" ? d.O : d.C;
+    widths.push({ in: inW, out: w });
+  }
+  const own = new Set(
+    descs.flatMap((d) => d.kind === "linear" ? [d.W, d.b] : [d.c, d.alpha]).map((p) => p?.name),
+  );
+  if (adam.settings.params.some((p) => !own.has(p.name))) return null;
+  return { descs, widths };
+}
+
 /** Options of {@linkcode NativeFcEnsemble.create}. */
 export interface NativeFcEnsembleOptions {
   /** Models M (the leading axis of every parameter). */
@@ -231,63 +302,10 @@ export class NativeFcEnsemble {
     opts: NativeFcEnsembleOptions,
   ): NativeFcEnsemble | null {
     const { models: M, batchSize: B } = opts;
-    const settings = adam.settings;
-    const trainedNames = new Set(settings.params.map((p) => p.name));
-
-    // Describe every module first; any module without a native form: no native trainer.
-    type Desc =
-      | {
-        kind: "linear";
-        I: number;
-        O: number;
-        W: Parameter;
-        b?: Parameter;
-        iters: number;
-        beta: number;
-      }
-      | { kind: "spline"; C: number; K: number; range: number; c: Parameter; alpha: Parameter };
-    const descs: Desc[] = [];
-    for (const m of net.modules) {
-      if (m.type === "layer") {
-        const n = m.layer.native;
-        if (!n || n.kind !== "linear" || n.projection.kind !== "bjorck") return null;
-        const shape = n.weight.variable.shape;
-        if (shape.length !== 3 || shape[0] !== M) return null;
-        if (n.bias && n.bias.variable.size !== M * shape[1]) return null;
-        descs.push({
-          kind: "linear",
-          I: shape[2],
-          O: shape[1],
-          W: n.weight,
-          b: n.bias,
-          iters: n.projection.iters,
-          beta: n.projection.beta,
-        });
-      } else {
-        const n = m.activation.native;
-        if (!n || n.kind !== "spline") return null;
-        const C = m.channels;
-        if (n.coefficients.variable.size !== M * C * n.size) return null;
-        if (n.scaling.variable.size !== M * C) return null;
-        descs.push({
-          kind: "spline",
-          C,
-          K: n.size,
-          range: n.range,
-          c: n.coefficients,
-          alpha: n.scaling,
-        });
-      }
-    }
-    if (descs.length === 0 || descs[0].kind !== "linear") return null;
-    const widths: Array<{ in: number; out: number }> = [];
-    let w = descs[0].I;
-    for (const d of descs) {
-      const inW = d.kind === "linear" ? d.I : d.C;
-      if (inW !== w) return null;
-      w = d.kind === "linear" ? d.O : d.C;
-      widths.push({ in: inW, out: w });
-    }
+    const described = describe(net, adam, M);
+    if (!described) return null;
+    const { descs, widths } = described;
+    const trainedNames = new Set(adam.settings.params.map((p) => p.name));
 
     // Lay out the memory: a bump allocator above the Björck module's heap base, 16-byte aligned.
     const k = instantiate();
@@ -373,15 +391,18 @@ export class NativeFcEnsemble {
     const need = top - k.memory.buffer.byteLength;
     if (need > 0) k.memory.grow(Math.ceil(need / 65536));
 
-    // Every parameter Adam trains must be one of the slots, and Adam's order is kept.
+    // Adam's parameters (all among the slots, `describe` checked) in Adam's order.
     const bySlot = new Map(slots.map((s) => [s.param.name, s]));
-    const trainOrder: Slot[] = [];
-    for (const p of settings.params) {
-      const s = bySlot.get(p.name);
-      if (!s) return null;
-      trainOrder.push(s);
-    }
+    const trainOrder = adam.settings.params.map((p) => bySlot.get(p.name)!);
     return new NativeFcEnsemble(tf, adam, k, opts, slots, modules, trainOrder, work, target, grads);
+  }
+
+  /**
+   * Whether {@linkcode NativeFcEnsemble.create} would build a trainer for `net` (an ensemble of
+   * `models`) and `adam`, without building it.
+   */
+  static supports(net: Network, adam: Adam, models: number): boolean {
+    return describe(net, adam, models) !== null;
   }
 
   /** Adam steps taken (the trainer's own count once it has run). */

@@ -20,13 +20,13 @@ import {
 } from "../../../plugin.ts";
 import { type OnedConfig, onedSchema } from "./config.ts";
 import {
+  canStepNatively,
   createOnedModel,
   disposeOnedModel,
-  hasNativeOnedStep,
   nativeOnedStep,
   nativeOptimizer,
   type OnedBatch,
-  onedStep,
+  onedBatchStep,
   testMse,
 } from "./model.ts";
 import { evaluateTargets, makeTarget, type Target1d, testGrid, trainingInputs } from "./targets.ts";
@@ -217,11 +217,15 @@ const oned: Experiment = {
     const B = cfg.training_options.batch_size;
     const S = cfg.dataset.training_dataset_size;
     const data = makeData(cfg);
-    // Several cores: the ensemble split over workers, same per-model numbers (parallel.ts).
-    const nativeStep = await hasNativeOnedStep(ctx, ctx.registry, cfg);
-    const W = splitWorkers(cfg, tf.getBackend(), navigator.hardwareConcurrency ?? 1, nativeStep);
-    if (W > 1) return await prepareSplit(ctx, cfg, data, W);
     const model = await createOnedModel(ctx, ctx.registry, ctx.rng, cfg);
+    // Several cores: the ensemble split over workers, same per-model numbers (parallel.ts).
+    const W = splitWorkers(
+      cfg,
+      tf.getBackend(),
+      navigator.hardwareConcurrency ?? 1,
+      canStepNatively(ctx.ops, model, cfg),
+    );
+    if (W > 1) return await prepareSplit(ctx, cfg, data, W, model);
     const { net } = model;
     const params = net.parameters();
 
@@ -252,15 +256,7 @@ const oned: Experiment = {
           },
         };
       },
-      step: ({ x, y, last }) => {
-        if (!native) {
-          return onedStep(model, tf.tensor3d(x, [M, B, 1]), tf.tensor3d(y, [M, B, 1]));
-        }
-        const loss = native.step(x, y);
-        // The epoch's evaluation, the guard and the figures read the TF.js variables.
-        if (last) native.push();
-        return tf.scalar(loss);
-      },
+      step: (batch) => onedBatchStep(model, native, batch),
       async evaluate() {
         mse = await readTestMse(ctx, net, testX, testY);
         const row: Metrics = { median_test_mse: median(mse), min_test_mse: Math.min(...mse) };

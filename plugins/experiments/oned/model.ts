@@ -18,7 +18,6 @@ import type {
   Tensor3D,
   TF,
 } from "../../../plugin.ts";
-import { MT19937 } from "../../../plugin.ts";
 import type { OnedConfig } from "./config.ts";
 
 /** The ensemble network, its optimiser and what the loss needs. */
@@ -135,18 +134,28 @@ export interface OnedBatch {
 export type NativeOnedStep = NonNullable<ReturnType<HostOps["NativeFcEnsemble"]["create"]>>;
 
 /**
- * The model's step as one WebAssembly trainer (docs/training.md "The native ensemble step"), or
- * null: used on the CPU backends (cpu, wasm) unless `training_options.native_step` is false, when
- * every module of the network has a native form (Björck-projected linear layers, the constrained
- * linear spline).
+ * Whether the model's step can run as one WebAssembly trainer (docs/training.md "The native
+ * ensemble step"): on the CPU backends (cpu, wasm) unless `training_options.native_step` is false,
+ * when every module of the network has a native form (Björck-projected linear layers, the
+ * constrained linear spline). Builds nothing.
  */
+export function canStepNatively(
+  ops: HostOps,
+  model: OnedModel,
+  cfg: Pick<OnedConfig, "training_options">,
+): boolean {
+  return cfg.training_options.native_step !== false &&
+    ["cpu", "wasm"].includes(model.tf.getBackend()) &&
+    ops.NativeFcEnsemble.supports(model.net, model.adam, model.models);
+}
+
+/** The model's native trainer where {@linkcode canStepNatively}, else null. */
 export function nativeOnedStep(
   ops: HostOps,
   model: OnedModel,
   cfg: Pick<OnedConfig, "training_options">,
 ): NativeOnedStep | null {
-  if (cfg.training_options.native_step === false) return null;
-  if (!["cpu", "wasm"].includes(model.tf.getBackend())) return null;
+  if (!canStepNatively(ops, model, cfg)) return null;
   return ops.NativeFcEnsemble.create(model.tf, model.net, model.adam, {
     models: model.models,
     batchSize: model.batchSize,
@@ -155,22 +164,22 @@ export function nativeOnedStep(
 }
 
 /**
- * Whether runs of `cfg` get the native step (see {@linkcode nativeOnedStep}) on `backend`: asked
- * of a one-model copy of the network, built from a throwaway generator (the run's RNG is not
- * touched).
+ * One training step on `batch`: the native trainer's when there is one (which writes the trained
+ * values back to the TF.js variables after the epoch's last step, for the evaluation, the
+ * non-finite guard and the figures), else {@linkcode onedStep}. Returns the loss summed over models.
  */
-export async function hasNativeOnedStep(
-  host: { tf: TF; ops: HostOps },
-  registry: PluginResolver,
-  cfg: Pick<OnedConfig, "net_params" | "activation_fn_params" | "optimizer" | "training_options">,
-): Promise<boolean> {
-  const one = { ...cfg, training_options: { ...cfg.training_options, nbr_models: 1 } };
-  const probe = await createOnedModel(host, registry, new MT19937(0), one);
-  try {
-    return nativeOnedStep(host.ops, probe, one) !== null;
-  } finally {
-    disposeOnedModel(probe);
+export function onedBatchStep(
+  model: OnedModel,
+  native: NativeOnedStep | null,
+  batch: OnedBatch,
+): Scalar {
+  const { tf, models: M, batchSize: B } = model;
+  if (!native) {
+    return onedStep(model, tf.tensor3d(batch.x, [M, B, 1]), tf.tensor3d(batch.y, [M, B, 1]));
   }
+  const loss = native.step(batch.x, batch.y);
+  if (batch.last) native.push();
+  return tf.scalar(loss);
 }
 
 /**

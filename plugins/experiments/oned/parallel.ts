@@ -31,8 +31,8 @@ import {
   disposeOnedModel,
   nativeOnedStep,
   type OnedBatch,
+  onedBatchStep,
   type OnedModel,
-  onedStep,
   testMse,
 } from "./model.ts";
 import { median, type OnedData, onedReporting, shuffleEpoch } from "./mod.ts";
@@ -123,21 +123,21 @@ async function readStored(p: Parameter): Promise<Stored> {
 
 /**
  * The training plan of a 1d run split over `W` processes-worth of cores (the parent and `W - 1`
- * workers); `data` and the validated `cfg` as `mod.ts` makes them.
+ * workers); `data`, the validated `cfg` and `full`, the whole ensemble drawn from the run's RNG,
+ * as `mod.ts` makes them (the plan owns `full` from here).
  */
 export async function prepareSplit(
   ctx: ExperimentContext,
   cfg: OnedConfig,
   data: OnedData,
   W: number,
+  full: OnedModel,
 ): Promise<TrainingPlan<OnedBatch>> {
   const { tf } = ctx;
   const M = cfg.training_options.nbr_models;
   const E = cfg.training_options.epochs;
   const B = cfg.training_options.batch_size;
   const S = cfg.dataset.training_dataset_size;
-  // The whole ensemble, drawn from the run's RNG exactly as the unsplit run draws it.
-  const full = await createOnedModel(ctx, ctx.registry, ctx.rng, cfg);
   const fullParams = full.net.parameters();
   for (const p of fullParams) {
     if (p.variable.shape[0] !== M) {
@@ -296,21 +296,10 @@ export async function prepareSplit(
         }),
       };
     },
-    step: ({ x, y, last }, index) => {
+    step: (batch, index) => {
       check();
       for (const w of workers) w.post({ t: "step", s: index.step });
-      if (native) {
-        const loss = native.step(x, y);
-        // The epoch's evaluation and the figures read the TF.js variables.
-        if (last) native.push();
-        ownSum = Math.fround(ownSum + Math.fround(loss));
-        return tf.scalar(loss);
-      }
-      const value = onedStep(
-        local,
-        tf.tensor3d(x, [own.count, B, 1]),
-        tf.tensor3d(y, [own.count, B, 1]),
-      );
+      const value = onedBatchStep(local, native, batch);
       ownSum = Math.fround(ownSum + value.dataSync()[0]);
       return value;
     },

@@ -16,13 +16,13 @@ import {
   MT19937,
   tf,
 } from "../../../mod.ts";
-import type { Tensor, Tensor3D } from "../../../plugin.ts";
+import type { Tensor } from "../../../plugin.ts";
 import {
   createOnedModel,
   type NativeOnedStep,
   nativeOnedStep,
+  onedBatchStep,
   type OnedModel,
-  onedStep,
   testMse,
 } from "./model.ts";
 import type { FromWorker, Stored, ToWorker } from "./split_protocol.ts";
@@ -84,16 +84,14 @@ async function handle(msg: ToWorker): Promise<void> {
     case "step": {
       const off = msg.s * M * B;
       const { xs, ys } = epoch!;
-      const x = xs.subarray(off, off + M * B), y = ys.subarray(off, off + M * B);
-      const loss = native ? native.step(x, y) : tf.tidy(() => {
-        const v = onedStep(
-          model!,
-          tf.tensor3d(x, [M, B, 1]) as Tensor3D,
-          tf.tensor3d(y, [M, B, 1]) as Tensor3D,
-        );
-        return v.dataSync()[0];
-      });
-      lossSum = Math.fround(lossSum + Math.fround(loss));
+      // The trained values reach the TF.js variables on "evaluate" and "state" (below).
+      const batch = {
+        x: xs.subarray(off, off + M * B),
+        y: ys.subarray(off, off + M * B),
+        last: false,
+      };
+      const loss = tf.tidy(() => onedBatchStep(model!, native, batch).dataSync()[0]);
+      lossSum = Math.fround(lossSum + loss);
       return;
     }
     case "evaluate": {

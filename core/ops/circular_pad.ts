@@ -44,20 +44,31 @@ export function circularPadLoop(x: Float32Array, out: Float32Array, s: Nhwc, p: 
 }
 
 /**
- * The adjoint of {@linkcode circularPadLoop} (its gradient): `dx` (zeroed here) accumulates every
- * padded pixel of `dy` at the input pixel it was copied from.
+ * The adjoint of {@linkcode circularPadLoop} (its gradient): `dx` (every value overwritten)
+ * accumulates every padded pixel of `dy` at the input pixel it was copied from. The centre of
+ * each input row is one contiguous copy; only the edges and the 2p wrapped rows are added one by
+ * one (the bulk was an element loop: 17 → ~5 ms on the denoiser's `[128, 42, 42, 64]`).
  */
 export function circularFoldLoop(dy: Float32Array, dx: Float32Array, s: Nhwc, p: number): void {
   const [N, H, W, C] = s;
   const H2 = H + 2 * p, rowIn = W * C, rowOut = (W + 2 * p) * C, edge = p * C;
-  dx.fill(0);
+  // padded row i, its left p pixels (copies of the row's last p) and right p (of its first p)
+  const fold = (dst: number, src: number, center: boolean) => {
+    for (let k = 0; k < edge; k++) dx[dst + rowIn - edge + k] += dy[src + k];
+    if (center) { for (let k = 0; k < rowIn; k++) dx[dst + k] += dy[src + edge + k]; }
+    for (let k = 0; k < edge; k++) dx[dst + k] += dy[src + edge + rowIn + k];
+  };
   for (let n = 0; n < N; n++) {
+    // the H interior rows: each input row's centre copied at once, then its edges added
+    for (let r = 0; r < H; r++) {
+      const dst = (n * H + r) * rowIn, src = (n * H2 + r + p) * rowOut;
+      dx.set(dy.subarray(src + edge, src + edge + rowIn), dst);
+      fold(dst, src, false);
+    }
+    // the 2p wrapped rows (above: rows H-p.., below: rows 0..p-1) added whole
     for (let i = 0; i < H2; i++) {
-      const dst = (n * H + (((i - p) % H) + H) % H) * rowIn;
-      const src = (n * H2 + i) * rowOut;
-      for (let k = 0; k < edge; k++) dx[dst + rowIn - edge + k] += dy[src + k];
-      for (let k = 0; k < rowIn; k++) dx[dst + k] += dy[src + edge + k];
-      for (let k = 0; k < edge; k++) dx[dst + k] += dy[src + edge + rowIn + k];
+      if (i >= p && i < H + p) continue;
+      fold((n * H + (((i - p) % H) + H) % H) * rowIn, (n * H2 + i) * rowOut, true);
     }
   }
 }

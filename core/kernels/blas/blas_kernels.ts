@@ -36,6 +36,12 @@ import { type ConvGeometry, convGeometry } from "../cpu/missing.ts";
 import { col2imAdd } from "../wasm/missing.ts";
 import { type NativeSgemm, openBlas } from "../../backend/openblas_ffi.ts";
 import { im2colWasm } from "./im2col_wasm.ts";
+import {
+  winogradApplies,
+  winogradConv2D,
+  winogradConv2DBackpropFilter,
+  winogradConv2DBackpropInput,
+} from "./winograd.ts";
 
 /**
  * Multiply-adds per product from which the BLAS kernels take over, per backend: the stock cpu
@@ -266,6 +272,10 @@ export function blasConv2D(
         blas.sgemm(false, false, g.N * perImage, g.Cout, K, xv, wv, out);
         return;
       }
+      if (winogradApplies(g, "forward")) {
+        winogradConv2D(xv, wv, out, g, blas);
+        return;
+      }
       forEachChunk(g, xv, (n0, n1, cols) => {
         // out[P, Cout] = cols[P, K] · W[K, Cout]
         const P = (n1 - n0) * perImage;
@@ -345,6 +355,10 @@ export function blasConv2DBackpropInput(
         blas.sgemm(false, true, g.N * perImage, K, g.Cout, dyv, wv, dx);
         return;
       }
+      if (winogradApplies(g, "input")) {
+        winogradConv2DBackpropInput(dyv, wv, dx, g, blas);
+        return;
+      }
       if (g.sh === 1 && g.sw === 1) {
         transposedConv(dyv, wv, dx, g, blas);
         return;
@@ -379,6 +393,10 @@ export function blasConv2DBackpropFilter(
       if (isPointwise(g)) {
         // dW[Cin, Cout] = x[P, Cin]ᵀ · dy[P, Cout]
         blas.sgemm(true, false, K, g.Cout, g.N * perImage, xv, dyv, dw);
+        return;
+      }
+      if (winogradApplies(g, "filter")) {
+        winogradConv2DBackpropFilter(xv, dyv, dw, g, blas);
         return;
       }
       forEachChunk(g, xv, (n0, n1, cols) => {

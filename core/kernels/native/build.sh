@@ -2,6 +2,7 @@
 # Rebuilds the generated WebAssembly SIMD modules of core/kernels/native from their C sources:
 #   bjorck.c -> bjorck_wasm_bin.ts  (own memory; the fused Björck engine copies in and out)
 #   im2col.c -> im2col_wasm_bin.ts  (own memory; OpenBLAS reads the patch matrix from it)
+#   winograd.c -> winograd_wasm_bin.ts  (own memory; OpenBLAS reads and writes the tiles in it)
 #   spline.c -> spline_wasm_bin.ts  (imports the tfjs wasm backend's memory; must own none)
 #   coefficients.c, adam.c, add_bias.c, fc_dense.c -> their *_wasm_bin.ts  (the same)
 # Needs Debian's clang + lld (apt-get install -y clang lld); CI does not: the generated modules
@@ -21,6 +22,10 @@ build() { # NAME OUTPUT
     ;;
   im2col)
     what="The im2col WebAssembly module of the BLAS convolutions (own memory)"
+    link="-Wl,--export=__heap_base"
+    ;;
+  winograd)
+    what="The Winograd transforms of the BLAS convolutions (own memory)"
     link="-Wl,--export=__heap_base"
     ;;
   spline)
@@ -44,7 +49,7 @@ build() { # NAME OUTPUT
     link="-Wl,--import-memory"
     ;;
   *)
-    echo "build.sh: unknown module '$name' (expected bjorck, im2col, spline, coefficients, adam, add_bias or fc_dense)" >&2
+    echo "build.sh: unknown module '$name' (expected bjorck, im2col, winograd, spline, coefficients, adam, add_bias or fc_dense)" >&2
     exit 2
     ;;
   esac
@@ -52,7 +57,7 @@ build() { # NAME OUTPUT
   clang --target=wasm32 -msimd128 -mbulk-memory -O2 -nostdlib -Wall -Werror \
     -Wl,--no-entry $link -Wl,--strip-all \
     -o "$tmp/$name.wasm" "$here/$name.c"
-  if [ "$name" != bjorck ] && [ "$name" != im2col ]; then
+  if [ "$name" != bjorck ] && [ "$name" != im2col ] && [ "$name" != winograd ]; then
     # It shares the tfjs heap: no data segment, and no access to the stack pointer global.
     if llvm-objdump -h "$tmp/$name.wasm" | grep -q ' DATA '; then
       echo "build.sh: $name.wasm has a data section; it must own no memory" >&2
@@ -86,7 +91,7 @@ build() { # NAME OUTPUT
 }
 
 if [ $# -eq 0 ]; then
-  for name in bjorck im2col spline coefficients adam add_bias fc_dense; do build "$name" "$here/${name}_wasm_bin.ts"; done
+  for name in bjorck im2col winograd spline coefficients adam add_bias fc_dense; do build "$name" "$here/${name}_wasm_bin.ts"; done
 else
   build "$1" "${2:-$here/$1_wasm_bin.ts}"
 fi

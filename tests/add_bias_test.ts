@@ -1,6 +1,7 @@
 /**
  * The bias `Add` route of the wasm backend (core/kernels/wasm/add_bias.ts): which shapes it takes,
- * and the same bits as the stock kernel on them, in either operand order.
+ * and the same bits as the stock kernel on them, in either operand order; its gradient, the Sum
+ * over leading axes, with the bits of a float64 sum per channel.
  */
 import assert from "node:assert/strict";
 import type { KernelFunc, Tensor, TensorInfo } from "@tensorflow/tfjs-core";
@@ -63,4 +64,29 @@ Deno.test("the wasm bias Add gives the stock kernel's bits, bias on either side"
   run(route, a, c);
   assert.equal(fell, 1, "a width-1 bias went to the stock kernel");
   tf.dispose([a, c]);
+});
+
+Deno.test("the wasm Sum over leading axes (bias gradients): float64 per channel in row order", async () => {
+  await useBackend("wasm");
+  const rng = new MT19937(5);
+  // 64 channels (four 16-channel passes), 21 (one pass and a tail of 5), 3 (tail only)
+  for (
+    const [shape, axis, keepDims] of [
+      [[64, 20, 20, 64], [0, 1, 2], false],
+      [[30, 7, 21], [0], true],
+      [[12, 5, 6, 3], [1, 0], false],
+    ] as const
+  ) {
+    const n = shape.reduce((p, q) => p * q, 1);
+    const xv = Float32Array.from({ length: n }, () => rng.normal() * 10);
+    const x = tf.tensor(xv, shape as unknown as number[]);
+    const got = tf.sum(x, axis as unknown as number[], keepDims);
+    const k = axis.length, rest = shape.slice(k);
+    assert.deepEqual(got.shape, keepDims ? [...axis.map(() => 1), ...rest] : rest);
+    const C = rest.reduce((p, q) => p * q, 1), acc = new Float64Array(C);
+    for (let i = 0; i < n; i++) acc[i % C] += xv[i];
+    const want = Float32Array.from(acc), gv = got.dataSync();
+    for (let c = 0; c < C; c++) assert.ok(Object.is(gv[c], want[c]), `${shape} channel ${c}`);
+    tf.dispose([x, got]);
+  }
 });

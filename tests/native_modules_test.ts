@@ -8,6 +8,10 @@
 import assert from "node:assert/strict";
 import { BJORCK_WASM_BASE64, BJORCK_WASM_SHA256 } from "../core/kernels/native/bjorck_wasm_bin.ts";
 import { IM2COL_WASM_BASE64, IM2COL_WASM_SHA256 } from "../core/kernels/native/im2col_wasm_bin.ts";
+import {
+  WINOGRAD_WASM_BASE64,
+  WINOGRAD_WASM_SHA256,
+} from "../core/kernels/native/winograd_wasm_bin.ts";
 import { SPLINE_WASM_BASE64, SPLINE_WASM_SHA256 } from "../core/kernels/native/spline_wasm_bin.ts";
 import {
   COEFFICIENTS_WASM_BASE64,
@@ -26,6 +30,7 @@ import {
 const MODULES = [
   { name: "bjorck", base64: BJORCK_WASM_BASE64, sha256: BJORCK_WASM_SHA256 },
   { name: "im2col", base64: IM2COL_WASM_BASE64, sha256: IM2COL_WASM_SHA256 },
+  { name: "winograd", base64: WINOGRAD_WASM_BASE64, sha256: WINOGRAD_WASM_SHA256 },
   { name: "spline", base64: SPLINE_WASM_BASE64, sha256: SPLINE_WASM_SHA256 },
   { name: "coefficients", base64: COEFFICIENTS_WASM_BASE64, sha256: COEFFICIENTS_WASM_SHA256 },
   { name: "adam", base64: ADAM_WASM_BASE64, sha256: ADAM_WASM_SHA256 },
@@ -46,7 +51,7 @@ const HEAP_MODULES = [
     exports: ["coef_project", "coef_project_grad"],
   },
   { name: "adam", base64: ADAM_WASM_BASE64, exports: ["adam_update"] },
-  { name: "add_bias", base64: ADD_BIAS_WASM_BASE64, exports: ["add_bias"] },
+  { name: "add_bias", base64: ADD_BIAS_WASM_BASE64, exports: ["add_bias", "sum_rows"] },
   {
     name: "fc_dense",
     base64: FC_DENSE_WASM_BASE64,

@@ -25,7 +25,7 @@ export const WINOGRAD_TILE: WinogradTile = 4;
 export const WINOGRAD_MIN_CHANNELS = 16;
 
 /** Largest transformed input + output tiles (bytes) one chunk of images materialises. */
-export const WINOGRAD_CHUNK_BYTES = 256 * 1024 * 1024;
+export const WINOGRAD_CHUNK_BYTES = 64 * 1024 * 1024;
 
 /** The filter transform `G` of F(m×m, 3×3) (`(m+2) × 3`), for the points 0, ±1, (±2,) ∞. */
 const G: Record<WinogradTile, number[][]> = {

@@ -26,18 +26,37 @@ __attribute__((export_name("add_bias"))) void add_bias(const float* a, const flo
 }
 
 // The bias gradient, a Sum over the leading axes: out[c] = sum_r x[r, c] for x [R, C]. Each
-// channel is summed in row order in float32 from 0, as the stock wasm Sum sums it after
-// transposing the reduced axes innermost (same bits, without the transpose); four channels per
-// vector, the running sums kept in out.
+// channel is summed in row order in float64 from 0 and rounded once, the arithmetic of the JS
+// loop it replaces (leadingAxesSum in core/kernels/wasm/missing.ts), so the same bits. Sixteen
+// channels (one 64-byte line of a row) per pass over the rows, their sums in eight f64x2
+// registers; a tail of fewer channels one at a time.
+static inline v128_t widen_lo(v128_t v) { return wasm_f64x2_promote_low_f32x4(v); }
+static inline v128_t widen_hi(v128_t v) {
+  return wasm_f64x2_promote_low_f32x4(wasm_i64x2_shuffle(v, v, 1, 0));
+}
+
 __attribute__((export_name("sum_rows"))) void sum_rows(const float* x, float* out, int R, int C) {
-  const int C4 = C & ~3;
-  for (int c = 0; c < C; c++) out[c] = 0.0f;
-  for (int r = 0; r < R; r++) {
-    const float* row = x + (long)r * C;
-    int c = 0;
-    for (; c < C4; c += 4) {
-      wasm_v128_store(out + c, wasm_f32x4_add(wasm_v128_load(out + c), wasm_v128_load(row + c)));
+  int c0 = 0;
+  for (; c0 + 16 <= C; c0 += 16) {
+    v128_t s[8];
+    for (int i = 0; i < 8; i++) s[i] = wasm_f64x2_splat(0.0);
+    for (int r = 0; r < R; r++) {
+      const float* p = x + (long)r * C + c0;
+      for (int q = 0; q < 4; q++) {
+        const v128_t v = wasm_v128_load(p + 4 * q);
+        s[2 * q] = wasm_f64x2_add(s[2 * q], widen_lo(v));
+        s[2 * q + 1] = wasm_f64x2_add(s[2 * q + 1], widen_hi(v));
+      }
     }
-    for (; c < C; c++) out[c] += row[c];
+    for (int q = 0; q < 4; q++) {
+      wasm_v128_store(out + c0 + 4 * q, wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(s[2 * q]),
+                                                           wasm_f32x4_demote_f64x2_zero(s[2 * q + 1]),
+                                                           0, 1, 4, 5));
+    }
+  }
+  for (; c0 < C; c0++) {
+    double s = 0.0;
+    for (int r = 0; r < R; r++) s += (double)x[(long)r * C + c0];
+    out[c0] = (float)s;
   }
 }

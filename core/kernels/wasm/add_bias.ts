@@ -4,11 +4,8 @@
  * the heap, one float32 addition per element as the stock kernel (same bits), instead of the
  * stock generic broadcasting loop. Everything else goes to the stock kernel.
  *
- * Its gradient, `Sum` over leading axes (`[..., C]` → `[C]`, a convolution bias's gradient on
- * NHWC activations): `sum_rows` of the same module, each channel summed in row order in float32
- * as the stock kernel sums it after transposing the reduced axes innermost (same bits, no
- * transpose: 11 ms → ~3 ms on the denoiser's `[128, 40, 40, 64]`). Other reductions go to the
- * stock `Sum`.
+ * The module also sums over leading axes, the bias gradient ({@linkcode sumRows}, called by
+ * `leadingAxesSum` of `missing.ts`).
  *
  * @module
  */
@@ -77,53 +74,28 @@ export function addBiasKernel(fallback: KernelFunc): KernelFunc {
 }
 
 /**
- * `{R, C, rank}` when `Sum` over `axis` of a tensor of `shape` reduces exactly the leading axes:
- * `[R, C]` after merging them, `rank` axes kept. Null otherwise, or when `C` < 4.
+ * `out[c] = Σ_r x[r, c]` for `x [R, C]` on the heap (the bias gradient; `leadingAxesSum` of
+ * `missing.ts`): `sum_rows` of the same module, each channel summed in row order in float64 and
+ * rounded once.
+ *
+ * @example
+ * ```ts ignore
+ * sumRows(be, dy, out, 128 * 40 * 40, 64); // dy [128, 40, 40, 64] → out [64]
+ * ```
  */
-export function leadingSumLayout(
-  shape: readonly number[],
-  axis: number | number[],
-): { R: number; C: number; rank: number } | null {
-  const axes = tf.util.parseAxisParam(axis, shape as number[]).sort((p, q) => p - q);
-  if (axes.length === 0 || axes.length >= shape.length) return null;
-  if (axes.some((a, i) => a !== i)) return null;
-  const C = tf.util.sizeFromShape(shape.slice(axes.length));
-  if (C < 4) return null;
-  const R = tf.util.sizeFromShape(shape.slice(0, axes.length));
-  return { R, C, rank: shape.length - axes.length };
-}
-
-/** The leading-axes route in front of `fallback` (the stock `Sum`). */
-export function sumLeadingKernel(fallback: KernelFunc): KernelFunc {
-  return (args) => {
-    const { x } = args.inputs as unknown as { x: TensorInfo };
-    const { axis, keepDims } = args.attrs as unknown as {
-      axis: number | number[];
-      keepDims: boolean;
-    };
-    const layout = x.dtype === "float32" ? leadingSumLayout(x.shape, axis) : null;
-    if (!layout) return fallback(args);
-    const reduced = x.shape.length - layout.rank;
-    const rest = x.shape.slice(reduced);
-    const be = args.backend as BackendWasm;
-    const out = be.makeOutput(keepDims ? [...Array(reduced).fill(1), ...rest] : rest, "float32");
-    heapModule<AddBiasExports>(be, ADD_BIAS_WASM_BASE64).sum_rows(
-      heapOffset(be, x),
-      heapOffset(be, out),
-      layout.R,
-      layout.C,
-    );
-    return out;
-  };
+export function sumRows(be: BackendWasm, x: TensorInfo, out: TensorInfo, R: number, C: number) {
+  heapModule<AddBiasExports>(be, ADD_BIAS_WASM_BASE64).sum_rows(
+    heapOffset(be, x),
+    heapOffset(be, out),
+    R,
+    C,
+  );
 }
 
 let stock: KernelFunc | undefined;
-let stockSum: KernelFunc | undefined;
 
-/** Register the routes on `wasm` in front of the stock `Add` and `Sum` (idempotent). */
+/** Register the route on `wasm` in front of the stock `Add` (idempotent). */
 export function register(): void {
   stock ??= tf.getKernel("Add", "wasm")?.kernelFunc;
   if (stock) replaceKernel("Add", "wasm", addBiasKernel(stock));
-  stockSum ??= tf.getKernel("Sum", "wasm")?.kernelFunc;
-  if (stockSum) replaceKernel("Sum", "wasm", sumLeadingKernel(stockSum));
 }

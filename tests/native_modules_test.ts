@@ -2,7 +2,7 @@
  * Provenance of the committed WebAssembly SIMD modules (core/kernels/native): each embedded
  * module matches its recorded sha256, `build.sh` rebuilds exactly the committed file from its C
  * source (where clang is installed), and the modules that share the tfjs wasm heap (spline,
- * coefficients, adam, add_bias, and fc_dense, which runs in the Björck module's memory) own no memory (no data segment, memory imported, only their functions
+ * coefficients, adam, add_bias, winograd, and fc_dense, which runs in the Björck module's memory) own no memory (no data segment, memory imported, only their functions
  * exported).
  */
 import assert from "node:assert/strict";
@@ -52,6 +52,20 @@ const HEAP_MODULES = [
   },
   { name: "adam", base64: ADAM_WASM_BASE64, exports: ["adam_update"] },
   { name: "add_bias", base64: ADD_BIAS_WASM_BASE64, exports: ["add_bias", "sum_rows"] },
+  {
+    name: "winograd",
+    base64: WINOGRAD_WASM_BASE64,
+    exports: [
+      "input2",
+      "input4",
+      "inputGrad2",
+      "inputGrad4",
+      "output2",
+      "output4",
+      "outputGrad2",
+      "outputGrad4",
+    ],
+  },
   {
     name: "fc_dense",
     base64: FC_DENSE_WASM_BASE64,

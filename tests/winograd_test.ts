@@ -58,9 +58,9 @@ Deno.test({
       for (const m of [2, 4] as WinogradTile[]) {
         const y = new Float32Array(ref.y.length), dx = new Float32Array(x.length);
         const dw = new Float32Array(w.length).fill(NaN); // every entry must be written
-        winogradConv2D(x, w, y, g, BLAS!, m);
-        winogradConv2DBackpropInput(dy, w, dx, g, BLAS!, m);
-        winogradConv2DBackpropFilter(x, dy, dw, g, BLAS!, m);
+        winogradConv2D(x, w, y, g, BLAS!, null, m);
+        winogradConv2DBackpropInput(dy, w, dx, g, BLAS!, null, m);
+        winogradConv2DBackpropFilter(x, dy, dw, g, BLAS!, null, m);
         // float32 rounding of the transforms: ~1e-7 (m = 2), ~3e-6 (m = 4) measured
         const tol = m === 2 ? 2e-6 : 2e-5;
         const at = `case ${i}, m = ${m}`;

@@ -273,7 +273,7 @@ export function blasConv2D(
         return;
       }
       if (winogradApplies(g, "forward")) {
-        winogradConv2D(xv, wv, out, g, blas);
+        winogradConv2D(xv, wv, out, g, blas, args.backend);
         return;
       }
       forEachChunk(g, xv, (n0, n1, cols) => {
@@ -356,7 +356,7 @@ export function blasConv2DBackpropInput(
         return;
       }
       if (winogradApplies(g, "input")) {
-        winogradConv2DBackpropInput(dyv, wv, dx, g, blas);
+        winogradConv2DBackpropInput(dyv, wv, dx, g, blas, args.backend);
         return;
       }
       if (g.sh === 1 && g.sw === 1) {
@@ -396,7 +396,7 @@ export function blasConv2DBackpropFilter(
         return;
       }
       if (winogradApplies(g, "filter")) {
-        winogradConv2DBackpropFilter(xv, dyv, dw, g, blas);
+        winogradConv2DBackpropFilter(xv, dyv, dw, g, blas, args.backend);
         return;
       }
       forEachChunk(g, xv, (n0, n1, cols) => {

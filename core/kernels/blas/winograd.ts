@@ -85,31 +85,112 @@ function copyRows(
 
 type Transform = (...args: number[]) => void;
 
-interface WinogradExports {
-  memory: WebAssembly.Memory;
-  __heap_base: WebAssembly.Global;
-  [name: string]: unknown;
-}
-
-let exports: WinogradExports | undefined;
-
-function module(): WinogradExports {
-  if (!exports) {
-    const bytes = Uint8Array.from(atob(WINOGRAD_WASM_BASE64), (c) => c.charCodeAt(0));
-    exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {})
-      .exports as unknown as WinogradExports;
-  }
-  return exports;
-}
-
-const align16 = (n: number) => (n + 15) & ~15;
+/** The module's exports (`input4`, `output4`, ... of `native/winograd.c`). */
+type WinogradExports = Record<string, unknown>;
 
 /**
- * The chunk plan of a convolution: tiles per image, images per chunk, and the byte offsets of
- * the four regions in the module's memory (images in, transformed in, transformed out, images
- * out), grown to fit.
+ * Where the transforms run: the module instantiated on a memory, and scratch space in it.
+ * On the tfjs wasm backend that memory is the backend's heap (tensors read and written in place,
+ * scratch from its `malloc`); elsewhere a memory of the module's own (inputs copied in).
  */
+interface Site {
+  ex: WinogradExports;
+  memory: WebAssembly.Memory;
+  /** Byte offset of `bytes` of scratch (16-aligned), valid until `release`. */
+  scratch(bytes: number): number;
+  /** Give back every scratch block. */
+  release(): void;
+}
+
+let compiled: WebAssembly.Module | undefined;
+const instances = new WeakMap<WebAssembly.Memory, WinogradExports>();
+
+function instanceOn(memory: WebAssembly.Memory): WinogradExports {
+  let ex = instances.get(memory);
+  if (!ex) {
+    compiled ??= new WebAssembly.Module(
+      Uint8Array.from(atob(WINOGRAD_WASM_BASE64), (c) => c.charCodeAt(0)),
+    );
+    ex = new WebAssembly.Instance(compiled, { env: { memory } }).exports as WinogradExports;
+    instances.set(memory, ex);
+  }
+  return ex;
+}
+
+/** The memory of the module's own (the cpu backend, tests), grown on demand and kept. */
+let ownMemory: WebAssembly.Memory | undefined;
+
+function ownSite(): Site {
+  // the module declares 2 pages (its unused stack); it touches only what it is handed
+  const memory = ownMemory ??= new WebAssembly.Memory({ initial: 4 });
+  let top = 64;
+  return {
+    ex: instanceOn(memory),
+    memory,
+    scratch(bytes) {
+      const at = top;
+      top = align16(top + bytes);
+      const need = top - memory.buffer.byteLength;
+      if (need > 0) memory.grow(Math.ceil(need / 65536));
+      return at;
+    },
+    release() {
+      top = 64;
+    },
+  };
+}
+
+/** The tfjs wasm backend's internals the heap site needs (not in its public typings). */
+interface WasmHeap {
+  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(n: number): number; _free(p: number): void };
+}
+
+function heapSite(backend: WasmHeap): Site {
+  const { wasm } = backend;
+  const blocks: number[] = [];
+  return {
+    ex: instanceOn(wasm.asm.memory),
+    memory: wasm.asm.memory,
+    scratch(bytes) {
+      const raw = wasm._malloc(bytes + 16) >>> 0; // an address above 2 GiB comes back negative
+      if (raw === 0) {
+        throw new Error(
+          `Cannot run a Winograd convolution as the wasm heap has no room for ${bytes} bytes of scratch`,
+        );
+      }
+      blocks.push(raw);
+      return align16(raw);
+    },
+    release() {
+      for (const b of blocks.splice(0)) wasm._free(b);
+    },
+  };
+}
+
+/** The site for `backend`: its heap on the tfjs wasm backend, else the module's own memory. */
+function siteFor(backend: unknown): Site {
+  const heap = backend as Partial<WasmHeap> | undefined;
+  return heap?.wasm?.asm?.memory instanceof WebAssembly.Memory &&
+      typeof heap.wasm._malloc === "function"
+    ? heapSite(heap as WasmHeap)
+    : ownSite();
+}
+
+/** `n` rounded up to a multiple of 16 (arithmetic: heap addresses may exceed 2^31). */
+const align16 = (n: number) => Math.ceil(n / 16) * 16;
+
+/**
+ * An array the transforms read or write: its byte offset when it lies in the site's memory (a
+ * tensor on the wasm heap), else -1 (it is copied through scratch). Taken before any scratch is
+ * allocated, since a growing memory detaches the views.
+ */
+function placeOf(site: Site, a: Float32Array): number {
+  return a.buffer === site.memory.buffer ? a.byteOffset : -1;
+}
+
+/** The chunk plan of a convolution: tiles per image, images per chunk, plane sizes. */
 interface Plan {
+  site: Site;
   m: WinogradTile;
   /** Output channels padded to a multiple of 4. */
   Cp: number;
@@ -117,39 +198,84 @@ interface Plan {
   TH: number;
   TW: number;
   images: number;
-  xAt: number;
+  /** Scratch: the transformed input and output planes. */
   vAt: number;
   yhAt: number;
-  yAt: number;
-  ex: WinogradExports;
 }
 
-function plan(g: ConvGeometry, m: WinogradTile): Plan {
+function plan(site: Site, g: ConvGeometry, m: WinogradTile): Plan {
   const a2 = (m + 2) ** 2;
   const TH = Math.ceil(g.OH / m), TW = Math.ceil(g.OW / m);
   const Cp = ceil4(g.Cout);
   const tiles = a2 * TH * TW * (g.Cin + Cp) * 4;
   const images = Math.max(1, Math.min(g.N, Math.floor(WINOGRAD_CHUNK_BYTES / tiles)));
-  const ex = module();
   const T = images * TH * TW;
-  const xAt = align16(ex.__heap_base.value as number);
-  const vAt = align16(xAt + 4 * images * g.H * g.W * g.Cin);
-  const yhAt = align16(vAt + 4 * a2 * planeOf(T, g.Cin));
-  const yAt = align16(yhAt + 4 * a2 * planeOf(T, Cp));
-  const end = yAt + 4 * images * g.OH * g.OW * Cp;
-  const need = end - ex.memory.buffer.byteLength;
-  if (need > 0) ex.memory.grow(Math.ceil(need / 65536));
-  return { m, Cp, a2, TH, TW, images, xAt, vAt, yhAt, yAt, ex };
+  const vAt = site.scratch(4 * a2 * planeOf(T, g.Cin));
+  const yhAt = site.scratch(4 * a2 * planeOf(T, Cp));
+  return { site, m, Cp, a2, TH, TW, images, vAt, yhAt };
 }
 
-const view = (p: Plan, at: number, n: number) => new Float32Array(p.ex.memory.buffer, at, n);
+/** A fresh view of `n` floats at byte offset `at` of the site's memory. */
+const view = (p: Plan, at: number, n: number) => new Float32Array(p.site.memory.buffer, at, n);
 
 /**
  * Floats from one tile position's `[T, C]` plane to the next: `T·C` and a 128-byte pad, so that
  * the `(m+2)²` planes a tile touches do not share cache sets (`T·C·4` is often a multiple of 4096).
  */
 const planeOf = (T: number, C: number) => T * C + 32;
-const fn = (p: Plan, name: string) => p.ex[`${name}${p.m}`] as Transform;
+const fn = (p: Plan, name: string) => p.site.ex[`${name}${p.m}`] as Transform;
+
+/**
+ * Byte offset of images `[n0, n0 + k)` of `a` (`per` floats per image, `C` channels per pixel) in
+ * the site's memory, `Cp` channels per pixel: in place when `a` lies there with `C = Cp` (`at`),
+ * else copied (and padded) into the scratch block `buf`.
+ */
+function imagesIn(
+  p: Plan,
+  a: Float32Array,
+  at: number,
+  buf: number,
+  n0: number,
+  k: number,
+  pixels: number,
+  C: number,
+  Cp: number,
+): number {
+  if (at >= 0 && C === Cp) return at + 4 * n0 * pixels * C;
+  const src = at >= 0
+    ? view(p, at + 4 * n0 * pixels * C, k * pixels * C)
+    : a.subarray(n0 * pixels * C);
+  copyRows(src, view(p, buf, k * pixels * Cp), k * pixels, C, Cp);
+  return buf;
+}
+
+/**
+ * Where the transform writes images `[n0, n0 + k)` of `a` (`C` channels, `Cp` computed): in place
+ * when `a` lies in the site's memory with `C = Cp`, else the scratch block `buf`, which
+ * {@linkcode imagesOut} then copies (and unpads) into `a`.
+ */
+function outputAt(at: number, buf: number, n0: number, pixels: number, C: number, Cp: number) {
+  return at >= 0 && C === Cp ? at + 4 * n0 * pixels * C : buf;
+}
+
+/** Copy the scratch block `buf` out to images `[n0, n0 + k)` of `a`, unless written in place. */
+function imagesOut(
+  p: Plan,
+  a: Float32Array,
+  at: number,
+  buf: number,
+  n0: number,
+  k: number,
+  pixels: number,
+  C: number,
+  Cp: number,
+): void {
+  if (at >= 0 && C === Cp) return;
+  const dst = at >= 0
+    ? view(p, at + 4 * n0 * pixels * C, k * pixels * C)
+    : a.subarray(n0 * pixels * C);
+  copyRows(view(p, buf, k * pixels * Cp), dst, k * pixels, C, Cp, true);
+}
 
 /**
  * `U[k][ci][co] = (G g G^T)[k]` for each channel pair of the filter `w [3, 3, Cin, Cout]`
@@ -217,20 +343,49 @@ export function filterTransformTranspose(
   dw.set(acc);
 }
 
-/** The filter `w [3, 3, Cin, Cout]` with its output channels padded to `Cp`, transformed. */
-function paddedFilterTransform(w: Float32Array, g: ConvGeometry, p: Plan): Float32Array {
-  const wp = p.Cp === g.Cout ? w : new Float32Array(9 * g.Cin * p.Cp);
-  if (wp !== w) copyRows(w, wp, 9 * g.Cin, g.Cout, p.Cp);
-  return filterTransform(wp, g.Cin, p.Cp, p.m);
+/**
+ * The filter `w [3, 3, Cin, Cout]` with its output channels padded to a multiple of 4,
+ * transformed (before any scratch is allocated: `w` may be a view of the wasm heap).
+ */
+function paddedFilterTransform(w: Float32Array, g: ConvGeometry, m: WinogradTile): Float32Array {
+  const Cp = ceil4(g.Cout);
+  const wp = Cp === g.Cout ? w : new Float32Array(9 * g.Cin * Cp);
+  if (wp !== w) copyRows(w, wp, 9 * g.Cin, g.Cout, Cp);
+  return filterTransform(wp, g.Cin, Cp, m);
 }
 
 /**
+ * Run `body` with a plan on the site of `backend` (scratch given back afterwards). The arrays'
+ * places are taken first: allocating scratch may grow the memory and detach their views.
+ */
+function withPlan<T>(
+  backend: unknown,
+  g: ConvGeometry,
+  m: WinogradTile,
+  arrays: Float32Array[],
+  body: (p: Plan, at: number[]) => T,
+): T {
+  const site = siteFor(backend);
+  const at = arrays.map((a) => placeOf(site, a));
+  try {
+    return body(plan(site, g, m), at);
+  } finally {
+    site.release();
+  }
+}
+
+/** Scratch for images of `floats` floats each, `images` of them, unless `inPlace`. */
+const imageBuffer = (p: Plan, inPlace: boolean, floats: number) =>
+  inPlace ? -1 : p.site.scratch(4 * p.images * floats);
+
+/**
  * `Conv2D` by Winograd: `out [N, OH, OW, Cout] = conv(x [N, H, W, Cin], w [3, 3, Cin, Cout])`
- * for geometry `g` (see {@linkcode winogradApplies}).
+ * for geometry `g` (see {@linkcode winogradApplies}). `backend` is the TF.js backend the arrays
+ * belong to (on `wasm` they are read and written on its heap), or anything else for plain arrays.
  *
  * @example
  * ```ts ignore
- * if (winogradApplies(g, "forward")) winogradConv2D(x, w, out, g, openBlas()!);
+ * if (winogradApplies(g, "forward")) winogradConv2D(x, w, out, g, openBlas()!, null);
  * ```
  */
 export function winogradConv2D(
@@ -239,39 +394,43 @@ export function winogradConv2D(
   out: Float32Array,
   g: ConvGeometry,
   blas: NativeSgemm,
+  backend: unknown,
   m: WinogradTile = WINOGRAD_TILE,
 ): void {
-  const p = plan(g, m), Cp = p.Cp, Cin = g.Cin;
-  const u = paddedFilterTransform(w, g, p);
-  const image = g.H * g.W * Cin, pixels = g.OH * g.OW;
-  for (let n0 = 0; n0 < g.N; n0 += p.images) {
-    const k = Math.min(p.images, g.N - n0), T = k * p.TH * p.TW;
-    view(p, p.xAt, k * image).set(x.subarray(n0 * image, (n0 + k) * image));
-    const pv = planeOf(T, Cin), py = planeOf(T, Cp);
-    fn(p, "input")(p.xAt, p.vAt, k, g.H, g.W, Cin, p.TH, p.TW, g.top, g.left, pv);
-    const v = view(p, p.vAt, p.a2 * pv), yh = view(p, p.yhAt, p.a2 * py);
-    for (let j = 0; j < p.a2; j++) {
-      // Yh[j] [T, Cp] = V[j] [T, Cin] · U[j] [Cin, Cp]
-      blas.sgemm(
-        false,
-        false,
-        T,
-        Cp,
-        Cin,
-        v.subarray(j * pv, j * pv + T * Cin),
-        u.subarray(j * Cin * Cp, (j + 1) * Cin * Cp),
-        yh.subarray(j * py, j * py + T * Cp),
-      );
+  const u = paddedFilterTransform(w, g, m);
+  withPlan(backend, g, m, [x, out], (p, [xAt, outAt]) => {
+    const { Cp } = p, Cin = g.Cin, image = g.H * g.W, pixels = g.OH * g.OW;
+    const xBuf = imageBuffer(p, xAt >= 0, image * Cin);
+    const yBuf = imageBuffer(p, outAt >= 0 && Cp === g.Cout, pixels * Cp);
+    for (let n0 = 0; n0 < g.N; n0 += p.images) {
+      const k = Math.min(p.images, g.N - n0), T = k * p.TH * p.TW;
+      const pv = planeOf(T, Cin), py = planeOf(T, Cp);
+      const xi = imagesIn(p, x, xAt, xBuf, n0, k, image, Cin, Cin);
+      fn(p, "input")(xi, p.vAt, k, g.H, g.W, Cin, p.TH, p.TW, g.top, g.left, pv);
+      const v = view(p, p.vAt, p.a2 * pv), yh = view(p, p.yhAt, p.a2 * py);
+      for (let j = 0; j < p.a2; j++) {
+        // Yh[j] [T, Cp] = V[j] [T, Cin] · U[j] [Cin, Cp]
+        blas.sgemm(
+          false,
+          false,
+          T,
+          Cp,
+          Cin,
+          v.subarray(j * pv, j * pv + T * Cin),
+          u.subarray(j * Cin * Cp, (j + 1) * Cin * Cp),
+          yh.subarray(j * py, j * py + T * Cp),
+        );
+      }
+      const yo = outputAt(outAt, yBuf, n0, pixels, g.Cout, Cp);
+      fn(p, "output")(p.yhAt, yo, k, g.OH, g.OW, Cp, p.TH, p.TW, py);
+      imagesOut(p, out, outAt, yBuf, n0, k, pixels, g.Cout, Cp);
     }
-    fn(p, "output")(p.yhAt, p.yAt, k, g.OH, g.OW, Cp, p.TH, p.TW, py);
-    const rows = k * pixels;
-    copyRows(view(p, p.yAt, rows * Cp), out.subarray(n0 * pixels * g.Cout), rows, g.Cout, Cp, true);
-  }
+  });
 }
 
 /**
  * `Conv2DBackpropInput` by Winograd: `dx [N, H, W, Cin]` of the convolution `g` from
- * `dy [N, OH, OW, Cout]` and the filter `w`.
+ * `dy [N, OH, OW, Cout]` and the filter `w` (`backend` as for {@linkcode winogradConv2D}).
  */
 export function winogradConv2DBackpropInput(
   dy: Float32Array,
@@ -279,38 +438,44 @@ export function winogradConv2DBackpropInput(
   dx: Float32Array,
   g: ConvGeometry,
   blas: NativeSgemm,
+  backend: unknown,
   m: WinogradTile = WINOGRAD_TILE,
 ): void {
-  const p = plan(g, m), Cp = p.Cp, Cin = g.Cin;
-  const u = paddedFilterTransform(w, g, p);
-  const image = g.H * g.W * Cin, pixels = g.OH * g.OW;
-  for (let n0 = 0; n0 < g.N; n0 += p.images) {
-    const k = Math.min(p.images, g.N - n0), T = k * p.TH * p.TW, rows = k * pixels;
-    copyRows(dy.subarray(n0 * pixels * g.Cout), view(p, p.yAt, rows * Cp), rows, g.Cout, Cp);
-    const pv = planeOf(T, Cin), py = planeOf(T, Cp);
-    fn(p, "outputGrad")(p.yAt, p.yhAt, k, g.OH, g.OW, Cp, p.TH, p.TW, py);
-    const dv = view(p, p.vAt, p.a2 * pv), mg = view(p, p.yhAt, p.a2 * py);
-    for (let j = 0; j < p.a2; j++) {
-      // dV[j] [T, Cin] = Mg[j] [T, Cp] · U[j] [Cin, Cp]ᵀ
-      blas.sgemm(
-        false,
-        true,
-        T,
-        Cin,
-        Cp,
-        mg.subarray(j * py, j * py + T * Cp),
-        u.subarray(j * Cin * Cp, (j + 1) * Cin * Cp),
-        dv.subarray(j * pv, j * pv + T * Cin),
-      );
+  const u = paddedFilterTransform(w, g, m);
+  withPlan(backend, g, m, [dy, dx], (p, [dyAt, dxAt]) => {
+    const { Cp } = p, Cin = g.Cin, image = g.H * g.W, pixels = g.OH * g.OW;
+    const dyBuf = imageBuffer(p, dyAt >= 0 && Cp === g.Cout, pixels * Cp);
+    const dxBuf = imageBuffer(p, dxAt >= 0, image * Cin);
+    for (let n0 = 0; n0 < g.N; n0 += p.images) {
+      const k = Math.min(p.images, g.N - n0), T = k * p.TH * p.TW;
+      const pv = planeOf(T, Cin), py = planeOf(T, Cp);
+      const di = imagesIn(p, dy, dyAt, dyBuf, n0, k, pixels, g.Cout, Cp);
+      fn(p, "outputGrad")(di, p.yhAt, k, g.OH, g.OW, Cp, p.TH, p.TW, py);
+      const dv = view(p, p.vAt, p.a2 * pv), mg = view(p, p.yhAt, p.a2 * py);
+      for (let j = 0; j < p.a2; j++) {
+        // dV[j] [T, Cin] = Mg[j] [T, Cp] · U[j] [Cin, Cp]ᵀ
+        blas.sgemm(
+          false,
+          true,
+          T,
+          Cin,
+          Cp,
+          mg.subarray(j * py, j * py + T * Cp),
+          u.subarray(j * Cin * Cp, (j + 1) * Cin * Cp),
+          dv.subarray(j * pv, j * pv + T * Cin),
+        );
+      }
+      const xo = outputAt(dxAt, dxBuf, n0, image, Cin, Cin);
+      fn(p, "inputGrad")(p.vAt, xo, k, g.H, g.W, Cin, p.TH, p.TW, g.top, g.left, pv);
+      imagesOut(p, dx, dxAt, dxBuf, n0, k, image, Cin, Cin);
     }
-    fn(p, "inputGrad")(p.vAt, p.xAt, k, g.H, g.W, Cin, p.TH, p.TW, g.top, g.left, pv);
-    dx.set(view(p, p.xAt, k * image), n0 * image);
-  }
+  });
 }
 
 /**
  * `Conv2DBackpropFilter` by Winograd: `dw [3, 3, Cin, Cout]` of the convolution `g` from its
- * input `x` and `dy`; `dU[k] = Σ_chunks V[k]ᵀ · Mg[k]`, accumulated by `sgemm`, then `G^T dU G`.
+ * input `x` and `dy`; `dU[k] = Σ_chunks V[k]ᵀ · Mg[k]`, accumulated by `sgemm`, then `G^T dU G`
+ * (`backend` as for {@linkcode winogradConv2D}).
  */
 export function winogradConv2DBackpropFilter(
   x: Float32Array,
@@ -318,40 +483,41 @@ export function winogradConv2DBackpropFilter(
   dw: Float32Array,
   g: ConvGeometry,
   blas: NativeSgemm,
+  backend: unknown,
   m: WinogradTile = WINOGRAD_TILE,
 ): void {
-  const p = plan(g, m), Cp = p.Cp, Cin = g.Cin;
-  const P = Cin * Cp;
-  const du = new Float32Array(p.a2 * P);
-  const image = g.H * g.W * Cin, pixels = g.OH * g.OW;
-  for (let n0 = 0; n0 < g.N; n0 += p.images) {
-    const k = Math.min(p.images, g.N - n0), T = k * p.TH * p.TW, rows = k * pixels;
-    view(p, p.xAt, k * image).set(x.subarray(n0 * image, (n0 + k) * image));
-    const pv = planeOf(T, Cin), py = planeOf(T, Cp);
-    fn(p, "input")(p.xAt, p.vAt, k, g.H, g.W, Cin, p.TH, p.TW, g.top, g.left, pv);
-    copyRows(dy.subarray(n0 * pixels * g.Cout), view(p, p.yAt, rows * Cp), rows, g.Cout, Cp);
-    fn(p, "outputGrad")(p.yAt, p.yhAt, k, g.OH, g.OW, Cp, p.TH, p.TW, py);
-    const v = view(p, p.vAt, p.a2 * pv), mg = view(p, p.yhAt, p.a2 * py);
-    for (let j = 0; j < p.a2; j++) {
-      // dU[j] [Cin, Cp] (+)= V[j] [T, Cin]ᵀ · Mg[j] [T, Cp]
-      blas.sgemm(
-        true,
-        false,
-        Cin,
-        Cp,
-        T,
-        v.subarray(j * pv, j * pv + T * Cin),
-        mg.subarray(j * py, j * py + T * Cp),
-        du.subarray(j * P, (j + 1) * P),
-        n0 > 0,
-      );
+  withPlan(backend, g, m, [x, dy, dw], (p, [xAt, dyAt, dwAt]) => {
+    const { Cp } = p, Cin = g.Cin, image = g.H * g.W, pixels = g.OH * g.OW, P = Cin * Cp;
+    const du = new Float32Array(p.a2 * P);
+    const xBuf = imageBuffer(p, xAt >= 0, image * Cin);
+    const dyBuf = imageBuffer(p, dyAt >= 0 && Cp === g.Cout, pixels * Cp);
+    for (let n0 = 0; n0 < g.N; n0 += p.images) {
+      const k = Math.min(p.images, g.N - n0), T = k * p.TH * p.TW;
+      const pv = planeOf(T, Cin), py = planeOf(T, Cp);
+      const xi = imagesIn(p, x, xAt, xBuf, n0, k, image, Cin, Cin);
+      fn(p, "input")(xi, p.vAt, k, g.H, g.W, Cin, p.TH, p.TW, g.top, g.left, pv);
+      const di = imagesIn(p, dy, dyAt, dyBuf, n0, k, pixels, g.Cout, Cp);
+      fn(p, "outputGrad")(di, p.yhAt, k, g.OH, g.OW, Cp, p.TH, p.TW, py);
+      const v = view(p, p.vAt, p.a2 * pv), mg = view(p, p.yhAt, p.a2 * py);
+      for (let j = 0; j < p.a2; j++) {
+        // dU[j] [Cin, Cp] (+)= V[j] [T, Cin]ᵀ · Mg[j] [T, Cp]
+        blas.sgemm(
+          true,
+          false,
+          Cin,
+          Cp,
+          T,
+          v.subarray(j * pv, j * pv + T * Cin),
+          mg.subarray(j * py, j * py + T * Cp),
+          du.subarray(j * P, (j + 1) * P),
+          n0 > 0,
+        );
+      }
     }
-  }
-  if (Cp === g.Cout) {
-    filterTransformTranspose(du, dw, Cin, Cp, m);
-    return;
-  }
-  const dwp = new Float32Array(9 * P);
-  filterTransformTranspose(du, dwp, Cin, Cp, m);
-  copyRows(dwp, dw, 9 * Cin, g.Cout, Cp, true);
+    const full = new Float32Array(9 * P);
+    filterTransformTranspose(du, full, Cin, Cp, m);
+    // dw by offset when on the heap: the scratch may have grown it and detached the view
+    const out = dwAt >= 0 ? view(p, dwAt, 9 * Cin * g.Cout) : dw;
+    copyRows(full, out, 9 * Cin, g.Cout, Cp, true);
+  });
 }

@@ -2,7 +2,7 @@
 # Rebuilds the generated WebAssembly SIMD modules of core/kernels/native from their C sources:
 #   bjorck.c -> bjorck_wasm_bin.ts  (own memory; the fused Björck engine copies in and out)
 #   im2col.c -> im2col_wasm_bin.ts  (own memory; OpenBLAS reads the patch matrix from it)
-#   winograd.c -> winograd_wasm_bin.ts  (own memory; OpenBLAS reads and writes the tiles in it)
+#   winograd.c -> winograd_wasm_bin.ts  (imports its memory: the tfjs heap, or one of its own)
 #   spline.c -> spline_wasm_bin.ts  (imports the tfjs wasm backend's memory; must own none)
 #   coefficients.c, adam.c, add_bias.c, fc_dense.c -> their *_wasm_bin.ts  (the same)
 # Needs Debian's clang + lld (apt-get install -y clang lld); CI does not: the generated modules
@@ -25,8 +25,8 @@ build() { # NAME OUTPUT
     link="-Wl,--export=__heap_base"
     ;;
   winograd)
-    what="The Winograd transforms of the BLAS convolutions (own memory)"
-    link="-Wl,--export=__heap_base"
+    what="The Winograd transforms of the BLAS convolutions (imports env.memory)"
+    link="-Wl,--import-memory"
     ;;
   spline)
     what="The fused spline WebAssembly SIMD module (imports env.memory)"
@@ -57,7 +57,7 @@ build() { # NAME OUTPUT
   clang --target=wasm32 -msimd128 -mbulk-memory -O2 -nostdlib -Wall -Werror \
     -Wl,--no-entry $link -Wl,--strip-all \
     -o "$tmp/$name.wasm" "$here/$name.c"
-  if [ "$name" != bjorck ] && [ "$name" != im2col ] && [ "$name" != winograd ]; then
+  if [ "$name" != bjorck ] && [ "$name" != im2col ]; then
     # It shares the tfjs heap: no data segment, and no access to the stack pointer global.
     if llvm-objdump -h "$tmp/$name.wasm" | grep -q ' DATA '; then
       echo "build.sh: $name.wasm has a data section; it must own no memory" >&2

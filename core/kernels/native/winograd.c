@@ -1,6 +1,10 @@
 // Winograd transforms of the 3x3 stride-1 BLAS convolutions (core/kernels/blas/winograd.ts,
-// docs/backends.md "Winograd convolutions"), in WebAssembly SIMD with the module's own memory,
-// where OpenBLAS then reads and writes the transformed tiles.
+// docs/backends.md "Winograd convolutions"), in WebAssembly SIMD. The module imports its memory
+// (`env.memory`): on the tfjs wasm backend that is the backend's heap, so the transforms read and
+// write the tensors in place (scratch from the backend's malloc), and OpenBLAS works on the same
+// heap; on the cpu backend a memory of its own. So, like spline.c, it owns no memory: no data
+// segment and no stack (every loop over a tile is unrolled, its values kept in locals), which
+// build.sh checks.
 //
 // Minimal filtering F(m x m, 3 x 3) (Lavin & Gray 2016): the output is cut into m x m tiles;
 // tile t reads the alpha x alpha input patch d (alpha = m + 2) at rows m*ty - top + r, columns
@@ -83,18 +87,12 @@ INLINE void input_tiles(int m, const float* BT, const float* x, float* v, int im
         const float* base = x + (((long)n * H + y0) * W + x0) * C;
         for (int c = 0; c < C; c += 4) {
           V4 d[36], o[36];
-          if (inside) {
-            UNROLL for (int r = 0; r < a; r++) {
-              UNROLL for (int s = 0; s < a; s++) d[r * a + s] = LOAD(base + ((long)r * W + s) * C + c);
-            }
-          } else {
-            for (int r = 0; r < a; r++) {
-              for (int s = 0; s < a; s++) {
-                const int iy = y0 + r, ix = x0 + s;
-                d[r * a + s] = iy >= 0 && iy < H && ix >= 0 && ix < W
-                                   ? LOAD(base + ((long)r * W + s) * C + c)
-                                   : wasm_f32x4_splat(0.0f);
-              }
+          UNROLL for (int r = 0; r < a; r++) {
+            UNROLL for (int s = 0; s < a; s++) {
+              const int iy = y0 + r, ix = x0 + s;
+              d[r * a + s] = inside || (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                                 ? LOAD(base + ((long)r * W + s) * C + c)
+                                 : wasm_f32x4_splat(0.0f);
             }
           }
           sandwich(BT, a, 1, a, a, d, o);

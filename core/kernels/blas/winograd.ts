@@ -96,6 +96,8 @@ type WinogradExports = Record<string, unknown>;
 interface Site {
   ex: WinogradExports;
   memory: WebAssembly.Memory;
+  /** Byte offset of `bytes` for the tile planes (16-aligned), valid until the next call. */
+  planes(bytes: number): number;
   /** Byte offset of `bytes` of scratch (16-aligned), valid until `release`. */
   scratch(bytes: number): number;
   /** Give back every scratch block. */
@@ -124,16 +126,18 @@ function ownSite(): Site {
   // the module declares 2 pages (its unused stack); it touches only what it is handed
   const memory = ownMemory ??= new WebAssembly.Memory({ initial: 4 });
   let top = 64;
+  const scratch = (bytes: number) => {
+    const at = top;
+    top = align16(top + bytes);
+    const need = top - memory.buffer.byteLength;
+    if (need > 0) memory.grow(Math.ceil(need / 65536));
+    return at;
+  };
   return {
     ex: instanceOn(memory),
     memory,
-    scratch(bytes) {
-      const at = top;
-      top = align16(top + bytes);
-      const need = top - memory.buffer.byteLength;
-      if (need > 0) memory.grow(Math.ceil(need / 65536));
-      return at;
-    },
+    planes: scratch,
+    scratch,
     release() {
       top = 64;
     },
@@ -145,19 +149,40 @@ interface WasmHeap {
   wasm: { asm: { memory: WebAssembly.Memory }; _malloc(n: number): number; _free(p: number): void };
 }
 
+/** Per heap, the block the tile planes live in: kept between calls, grown when too small. */
+const planeBlocks = new WeakMap<WebAssembly.Memory, { raw: number; bytes: number }>();
+
+/** `bytes` from the backend's `malloc` (+16 for alignment), or a readable error. */
+function heapAlloc(wasm: WasmHeap["wasm"], bytes: number): number {
+  const raw = wasm._malloc(bytes + 16) >>> 0; // an address above 2 GiB comes back negative
+  if (raw === 0) {
+    throw new Error(
+      `Cannot run a Winograd convolution as the wasm heap has no room for ${bytes} bytes of scratch`,
+    );
+  }
+  return raw;
+}
+
 function heapSite(backend: WasmHeap): Site {
   const { wasm } = backend;
+  const memory = wasm.asm.memory;
   const blocks: number[] = [];
   return {
-    ex: instanceOn(wasm.asm.memory),
-    memory: wasm.asm.memory,
-    scratch(bytes) {
-      const raw = wasm._malloc(bytes + 16) >>> 0; // an address above 2 GiB comes back negative
-      if (raw === 0) {
-        throw new Error(
-          `Cannot run a Winograd convolution as the wasm heap has no room for ${bytes} bytes of scratch`,
-        );
+    ex: instanceOn(memory),
+    memory,
+    planes(bytes) {
+      // one block for the whole run: a fresh 60 MB malloc and free per convolution fragmented the
+      // heap, which then grew, and fresh pages cost ~20 µs each to fault in on this VM
+      let b = planeBlocks.get(memory);
+      if (!b || b.bytes < bytes) {
+        if (b) wasm._free(b.raw);
+        b = { raw: heapAlloc(wasm, bytes), bytes };
+        planeBlocks.set(memory, b);
       }
+      return align16(b.raw);
+    },
+    scratch(bytes) {
+      const raw = heapAlloc(wasm, bytes);
       blocks.push(raw);
       return align16(raw);
     },
@@ -210,8 +235,9 @@ function plan(site: Site, g: ConvGeometry, m: WinogradTile): Plan {
   const tiles = a2 * TH * TW * (g.Cin + Cp) * 4;
   const images = Math.max(1, Math.min(g.N, Math.floor(WINOGRAD_CHUNK_BYTES / tiles)));
   const T = images * TH * TW;
-  const vAt = site.scratch(4 * a2 * planeOf(T, g.Cin));
-  const yhAt = site.scratch(4 * a2 * planeOf(T, Cp));
+  const vBytes = 4 * a2 * planeOf(T, g.Cin);
+  const vAt = site.planes(vBytes + 4 * a2 * planeOf(T, Cp));
+  const yhAt = align16(vAt + vBytes);
   return { site, m, Cp, a2, TH, TW, images, vAt, yhAt };
 }
 

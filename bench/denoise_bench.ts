@@ -25,7 +25,7 @@
  * (checked by wrapping the profiler: all 119 `Identity` of a step are nested). As a second
  * figure, `spline_share_wall` divides by the profiled step's wall time. Reshapes around the spline are free (shared
  * data) and the Adam update of the spline parameters (7×64×52 values) counts as "other". The
- * info reports `spline_share` (median over the timed steps, the harness's two warm-ups left
+ * info reports `spline_share` (median over the timed steps, the {@linkcode DENOISE_WARMUPS} warm-ups left
  * out), `spline_share_runs`, and the last step's `spline_ms`, `conv_ms` (the `Conv2D*`
  * kernels: forward and both backprops), `kernels_ms` (top-level kernels), `clone_ms` (the nested
  * `Identity` copies) and `profiled_step_ms` (its wall time).
@@ -69,6 +69,12 @@ export const DENOISE_SPLINE: ActivationParams = {
 };
 /** Learning rates of the denoising config. */
 const LR = { weights: 4e-5, spline_coeffs: 1e-6, spline_scaling: 1e-5 };
+/**
+ * Untimed steps before the timed ones: the first steps of a run grow the wasm heap into fresh
+ * pages (12–35 thousand page faults per step in steps 2–5, at ~20 µs each on the dev VM, none
+ * after), a cost of the run's start, not of a step.
+ */
+export const DENOISE_WARMUPS = 6;
 /** Noise level sigma (in /255 units) of the config. */
 const SIGMA = 15;
 /** Batch × pixels from which the cpu backend is left out (a step there would exceed ~60 s). */
@@ -190,7 +196,7 @@ export async function profileStep(s: DenoiseStep): Promise<StepProfile> {
 /**
  * One timed iteration: a step under `tf.profile` (see the module notes). After each run the
  * case's `info` gets the kernel times of that run and the median spline share of the runs so
- * far, leaving out the harness's two warm-up runs once there are more.
+ * far, leaving out the {@linkcode DENOISE_WARMUPS} warm-up runs once there are more.
  */
 function profiledStepIteration(
   s: DenoiseStep,
@@ -207,7 +213,7 @@ function profiledStepIteration(
         Object.assign(info, { conv_ms, kernels_ms, clone_ms, profiled_step_ms });
         return;
       }
-      const warm = runs.length > 2 ? runs.slice(2) : runs;
+      const warm = runs.length > DENOISE_WARMUPS ? runs.slice(DENOISE_WARMUPS) : runs;
       const shares = warm.map((r) => r.spline_share).sort((a, b) => a - b);
       Object.assign(info, p, {
         spline_share: shares[Math.floor(shares.length / 2)],
@@ -221,7 +227,7 @@ function profiledStepIteration(
 /**
  * The denoising step benchmarks for a batch of `batch` patches of `size`×`size`. Large sizes
  * (more than {@linkcode CPU_MAX_PIXELS} pixels per batch) leave out the cpu backend. Each case
- * times at least 3 steps after the harness's 2 warm-up steps.
+ * times at least 3 steps after {@linkcode DENOISE_WARMUPS} warm-up steps.
  */
 export function denoiseBenches(batch = 128, size = 40): BenchCase[] {
   const backends = batch * size * size > CPU_MAX_PIXELS ? ["wasm", "webgpu"] : undefined;
@@ -247,6 +253,7 @@ export function denoiseBenches(batch = 128, size = 40): BenchCase[] {
       info,
       minReps: 3,
       budgetMs: 0,
+      warmups: DENOISE_WARMUPS,
       setup: async () =>
         profiledStepIteration(
           await buildDenoiseStep(activation, batch, size),

@@ -19,6 +19,8 @@ export interface BenchCase {
   /** Minimum number of timed iterations (default 5) and time budget in ms (default 1500). */
   minReps?: number;
   budgetMs?: number;
+  /** Untimed runs first (default 2). */
+  warmups?: number;
 }
 
 /** One timed iteration plus an optional cleanup. */
@@ -34,13 +36,17 @@ export interface BenchTiming {
   n: number;
 }
 
-/** Time `it.run()` after two warm-up runs: at least `minReps` runs or until `budgetMs`. */
+/**
+ * Time `it.run()` after `warmups` untimed runs (default 2): at least `minReps` runs or until
+ * `budgetMs`.
+ */
 export async function timeIteration(
   it: BenchIteration,
   minReps = 5,
   budgetMs = 1500,
+  warmups = 2,
 ): Promise<BenchTiming> {
-  for (let i = 0; i < 2; i++) await it.run();
+  for (let i = 0; i < warmups; i++) await it.run();
   const times: number[] = [];
   const t0 = performance.now();
   while (times.length < minReps || (performance.now() - t0 < budgetMs && times.length < 1000)) {

@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       try {
         const it = await c.setup();
         try {
-          const t = await timeIteration(it, c.minReps, c.budgetMs);
+          const t = await timeIteration(it, c.minReps, c.budgetMs, c.warmups);
           line = { bench: c.bench, backend, ...t, ...c.info };
         } finally {
           it.dispose?.();

@@ -404,6 +404,55 @@ function withPlan<T>(
 const imageBuffer = (p: Plan, inPlace: boolean, floats: number) =>
   inPlace ? -1 : p.site.scratch(4 * p.images * floats);
 
+/** Run `body` for each chunk of images `[n0, n0 + k)` with its tile count and plane sizes. */
+function forChunks(
+  p: Plan,
+  g: ConvGeometry,
+  body: (n0: number, k: number, T: number, pv: number, py: number) => void,
+): void {
+  for (let n0 = 0; n0 < g.N; n0 += p.images) {
+    const k = Math.min(p.images, g.N - n0), T = k * p.TH * p.TW;
+    body(n0, k, T, planeOf(T, g.Cin), planeOf(T, p.Cp));
+  }
+}
+
+/** One operand of the per-position products: `size` floats per position, `stride` apart. */
+interface Planes {
+  data: Float32Array;
+  stride: number;
+  size: number;
+}
+
+const planes = (data: Float32Array, stride: number, size: number): Planes => ({
+  data,
+  stride,
+  size,
+});
+
+const at = (q: Planes, j: number) => q.data.subarray(j * q.stride, j * q.stride + q.size);
+
+/**
+ * The `(m+2)²` products of a chunk, one per tile position `j`:
+ * `c[j] (+)= op(a[j]) · op(b[j])` (`M × N`, inner dimension `K`, row-major, `sgemm`'s flags).
+ */
+function products(
+  blas: NativeSgemm,
+  p: Plan,
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  a: Planes,
+  b: Planes,
+  c: Planes,
+  accumulate = false,
+): void {
+  for (let j = 0; j < p.a2; j++) {
+    blas.sgemm(transA, transB, M, N, K, at(a, j), at(b, j), at(c, j), accumulate);
+  }
+}
+
 /**
  * `Conv2D` by Winograd: `out [N, OH, OW, Cout] = conv(x [N, H, W, Cin], w [3, 3, Cin, Cout])`
  * for geometry `g` (see {@linkcode winogradApplies}). `backend` is the TF.js backend the arrays
@@ -428,29 +477,17 @@ export function winogradConv2D(
     const { Cp } = p, Cin = g.Cin, image = g.H * g.W, pixels = g.OH * g.OW;
     const xBuf = imageBuffer(p, xAt >= 0, image * Cin);
     const yBuf = imageBuffer(p, outAt >= 0 && Cp === g.Cout, pixels * Cp);
-    for (let n0 = 0; n0 < g.N; n0 += p.images) {
-      const k = Math.min(p.images, g.N - n0), T = k * p.TH * p.TW;
-      const pv = planeOf(T, Cin), py = planeOf(T, Cp);
+    const wu = planes(u, Cin * Cp, Cin * Cp);
+    forChunks(p, g, (n0, k, T, pv, py) => {
       const xi = imagesIn(p, x, xAt, xBuf, n0, k, image, Cin, Cin);
       fn(p, "input")(xi, p.vAt, k, g.H, g.W, Cin, p.TH, p.TW, g.top, g.left, pv);
-      const v = view(p, p.vAt, p.a2 * pv), yh = view(p, p.yhAt, p.a2 * py);
-      for (let j = 0; j < p.a2; j++) {
-        // Yh[j] [T, Cp] = V[j] [T, Cin] · U[j] [Cin, Cp]
-        blas.sgemm(
-          false,
-          false,
-          T,
-          Cp,
-          Cin,
-          v.subarray(j * pv, j * pv + T * Cin),
-          u.subarray(j * Cin * Cp, (j + 1) * Cin * Cp),
-          yh.subarray(j * py, j * py + T * Cp),
-        );
-      }
+      const v = planes(view(p, p.vAt, p.a2 * pv), pv, T * Cin);
+      const yh = planes(view(p, p.yhAt, p.a2 * py), py, T * Cp);
+      products(blas, p, false, false, T, Cp, Cin, v, wu, yh); // Yh[j] = V[j] · U[j]
       const yo = outputAt(outAt, yBuf, n0, pixels, g.Cout, Cp);
       fn(p, "output")(p.yhAt, yo, k, g.OH, g.OW, Cp, p.TH, p.TW, py);
       imagesOut(p, out, outAt, yBuf, n0, k, pixels, g.Cout, Cp);
-    }
+    });
   });
 }
 
@@ -472,29 +509,17 @@ export function winogradConv2DBackpropInput(
     const { Cp } = p, Cin = g.Cin, image = g.H * g.W, pixels = g.OH * g.OW;
     const dyBuf = imageBuffer(p, dyAt >= 0 && Cp === g.Cout, pixels * Cp);
     const dxBuf = imageBuffer(p, dxAt >= 0, image * Cin);
-    for (let n0 = 0; n0 < g.N; n0 += p.images) {
-      const k = Math.min(p.images, g.N - n0), T = k * p.TH * p.TW;
-      const pv = planeOf(T, Cin), py = planeOf(T, Cp);
+    const wu = planes(u, Cin * Cp, Cin * Cp);
+    forChunks(p, g, (n0, k, T, pv, py) => {
       const di = imagesIn(p, dy, dyAt, dyBuf, n0, k, pixels, g.Cout, Cp);
       fn(p, "outputGrad")(di, p.yhAt, k, g.OH, g.OW, Cp, p.TH, p.TW, py);
-      const dv = view(p, p.vAt, p.a2 * pv), mg = view(p, p.yhAt, p.a2 * py);
-      for (let j = 0; j < p.a2; j++) {
-        // dV[j] [T, Cin] = Mg[j] [T, Cp] · U[j] [Cin, Cp]ᵀ
-        blas.sgemm(
-          false,
-          true,
-          T,
-          Cin,
-          Cp,
-          mg.subarray(j * py, j * py + T * Cp),
-          u.subarray(j * Cin * Cp, (j + 1) * Cin * Cp),
-          dv.subarray(j * pv, j * pv + T * Cin),
-        );
-      }
+      const dv = planes(view(p, p.vAt, p.a2 * pv), pv, T * Cin);
+      const mg = planes(view(p, p.yhAt, p.a2 * py), py, T * Cp);
+      products(blas, p, false, true, T, Cin, Cp, mg, wu, dv); // dV[j] = Mg[j] · U[j]ᵀ
       const xo = outputAt(dxAt, dxBuf, n0, image, Cin, Cin);
       fn(p, "inputGrad")(p.vAt, xo, k, g.H, g.W, Cin, p.TH, p.TW, g.top, g.left, pv);
       imagesOut(p, dx, dxAt, dxBuf, n0, k, image, Cin, Cin);
-    }
+    });
   });
 }
 
@@ -517,29 +542,16 @@ export function winogradConv2DBackpropFilter(
     const du = new Float32Array(p.a2 * P);
     const xBuf = imageBuffer(p, xAt >= 0, image * Cin);
     const dyBuf = imageBuffer(p, dyAt >= 0 && Cp === g.Cout, pixels * Cp);
-    for (let n0 = 0; n0 < g.N; n0 += p.images) {
-      const k = Math.min(p.images, g.N - n0), T = k * p.TH * p.TW;
-      const pv = planeOf(T, Cin), py = planeOf(T, Cp);
+    forChunks(p, g, (n0, k, T, pv, py) => {
       const xi = imagesIn(p, x, xAt, xBuf, n0, k, image, Cin, Cin);
       fn(p, "input")(xi, p.vAt, k, g.H, g.W, Cin, p.TH, p.TW, g.top, g.left, pv);
       const di = imagesIn(p, dy, dyAt, dyBuf, n0, k, pixels, g.Cout, Cp);
       fn(p, "outputGrad")(di, p.yhAt, k, g.OH, g.OW, Cp, p.TH, p.TW, py);
-      const v = view(p, p.vAt, p.a2 * pv), mg = view(p, p.yhAt, p.a2 * py);
-      for (let j = 0; j < p.a2; j++) {
-        // dU[j] [Cin, Cp] (+)= V[j] [T, Cin]ᵀ · Mg[j] [T, Cp]
-        blas.sgemm(
-          true,
-          false,
-          Cin,
-          Cp,
-          T,
-          v.subarray(j * pv, j * pv + T * Cin),
-          mg.subarray(j * py, j * py + T * Cp),
-          du.subarray(j * P, (j + 1) * P),
-          n0 > 0,
-        );
-      }
-    }
+      const v = planes(view(p, p.vAt, p.a2 * pv), pv, T * Cin);
+      const mg = planes(view(p, p.yhAt, p.a2 * py), py, T * Cp);
+      // dU[j] (+)= V[j]ᵀ · Mg[j], accumulated over the chunks
+      products(blas, p, true, false, Cin, Cp, T, v, mg, planes(du, P, P), n0 > 0);
+    });
     const full = new Float32Array(9 * P);
     filterTransformTranspose(du, full, Cin, Cp, m);
     // dw by offset when on the heap: the scratch may have grown it and detached the view

@@ -201,27 +201,21 @@ INLINE void input_grad_tiles(int m, const float* BT, const float* dv, float* dx,
 #define OUT_ARGS int images, int OH, int OW, int C, int TH, int TW, int plane
 #define OUT_PASS images, OH, OW, C, TH, TW, plane
 
-EXPORT("input2") void input2(const float* x, float* v, IN_ARGS) {
-  input_tiles(2, &BT2[0][0], x, v, IN_PASS);
-}
-EXPORT("input4") void input4(const float* x, float* v, IN_ARGS) {
-  input_tiles(4, &BT4[0][0], x, v, IN_PASS);
-}
-EXPORT("output2") void output2(const float* yh, float* y, OUT_ARGS) {
-  output_tiles(2, &AT2[0][0], yh, y, OUT_PASS);
-}
-EXPORT("output4") void output4(const float* yh, float* y, OUT_ARGS) {
-  output_tiles(4, &AT4[0][0], yh, y, OUT_PASS);
-}
-EXPORT("outputGrad2") void outputGrad2(const float* dy, float* mg, OUT_ARGS) {
-  output_grad_tiles(2, &AT2[0][0], dy, mg, OUT_PASS);
-}
-EXPORT("outputGrad4") void outputGrad4(const float* dy, float* mg, OUT_ARGS) {
-  output_grad_tiles(4, &AT4[0][0], dy, mg, OUT_PASS);
-}
-EXPORT("inputGrad2") void inputGrad2(const float* dv, float* dx, IN_ARGS) {
-  input_grad_tiles(2, &BT2[0][0], dv, dx, IN_PASS);
-}
-EXPORT("inputGrad4") void inputGrad4(const float* dv, float* dx, IN_ARGS) {
-  input_grad_tiles(4, &BT4[0][0], dv, dx, IN_PASS);
-}
+// The four transforms of F(M x M, 3 x 3), exported as input<M>, output<M>, outputGrad<M> and
+// inputGrad<M>, with the matrices BT (B^T) and AT (A^T).
+#define VARIANT(M, BT, AT)                                                                   \
+  EXPORT("input" #M) void input##M(const float* x, float* v, IN_ARGS) {                       \
+    input_tiles(M, &BT[0][0], x, v, IN_PASS);                                                 \
+  }                                                                                           \
+  EXPORT("output" #M) void output##M(const float* yh, float* y, OUT_ARGS) {                   \
+    output_tiles(M, &AT[0][0], yh, y, OUT_PASS);                                              \
+  }                                                                                           \
+  EXPORT("outputGrad" #M) void outputGrad##M(const float* dy, float* mg, OUT_ARGS) {          \
+    output_grad_tiles(M, &AT[0][0], dy, mg, OUT_PASS);                                        \
+  }                                                                                           \
+  EXPORT("inputGrad" #M) void inputGrad##M(const float* dv, float* dx, IN_ARGS) {             \
+    input_grad_tiles(M, &BT[0][0], dv, dx, IN_PASS);                                          \
+  }
+
+VARIANT(2, BT2, AT2)
+VARIANT(4, BT4, AT4)

@@ -4,7 +4,7 @@ import { runCli, tf, useBackend } from "./helpers.ts";
 import { readCheckpoint } from "../core/io/checkpoint.ts";
 import { encodeGrayPng, listImages, readGrayImage } from "../core/data/images.ts";
 import { extractPatches, writePatchFile } from "../core/data/patches.ts";
-import { runDenoise } from "../cli/commands/denoise.ts";
+import { runDenoise, tooLarge } from "../cli/commands/denoise.ts";
 import { isUserError } from "../core/errors.ts";
 import { createRegistry } from "../core/plugin/registry.ts";
 import { builtinPlugins } from "../plugins/builtin.ts";
@@ -198,6 +198,22 @@ Deno.test("denoising in-process: denoise is reproducible, takes any image size; 
   );
   assert.deepEqual([rows[0].height, rows[0].width, rows[0].psnr], [17, 30, undefined]);
   assert.ok((await Deno.stat(join(out, "odd_denoised.png"))).size > 0);
+
+  // An image too large for the backend's memory (measured: 2400×2400 with this preset's network on
+  // wasm) is a one-line user error naming the file and its size; other errors pass through.
+  const big = tooLarge(
+    new RangeError("WebAssembly.Memory.grow(): Unable to grow instance memory"),
+    "big.png",
+    2400,
+    2400,
+    "wasm",
+  );
+  assert.ok(big && isUserError(big));
+  assert.match(
+    big.message,
+    /^Cannot denoise big\.png as its 2400×2400 pixels need more memory than the wasm backend has/,
+  );
+  assert.equal(tooLarge(new TypeError("x is undefined"), "a.png", 9, 9, "wasm"), null);
 
   // Bad inputs: UserErrors naming what is wrong (the CLI prints them on one line, exit 2).
   const userError = async (f: () => Promise<unknown>, re: RegExp) => {

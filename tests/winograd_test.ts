@@ -2,7 +2,8 @@
  * The Winograd convolutions of the BLAS route (core/kernels/blas/winograd.ts): forward, input and
  * filter gradients against float64 brute force for both tiles, every padding the transforms
  * handle (same, valid, explicit, outputs not a multiple of the tile), padded output channels
- * (64 → 1 as in the denoiser's last layer), several chunks of images; the filter transform's
+ * (64 → 1 as in the denoiser's last layer), several chunks of images, an image in bands of tile
+ * rows (as a large one goes when its tiles exceed the chunk budget); the filter transform's
  * adjoint; which convolutions take the route.
  */
 import assert from "node:assert/strict";
@@ -55,18 +56,25 @@ Deno.test({
       const x = rand(N * H * W * Cin, 40 + i), w = rand(9 * Cin * Cout, 50 + i);
       const dy = rand(N * OH * OW * Cout, 60 + i);
       const ref = convGradsRef(c, x, w, dy);
+      // whole images per chunk, and (small cases) bands of 1 and 2 tile rows per chunk, as a
+      // large image gets when its tiles exceed the chunk budget
+      const budgets = i < CASES.length - 1
+        ? [undefined, 1, 36 * 4 * (Cin + 20) * 4 * 8]
+        : [undefined];
       for (const m of [2, 4] as WinogradTile[]) {
-        const y = new Float32Array(ref.y.length), dx = new Float32Array(x.length);
-        const dw = new Float32Array(w.length).fill(NaN); // every entry must be written
-        winogradConv2D(x, w, y, g, BLAS!, null, m);
-        winogradConv2DBackpropInput(dy, w, dx, g, BLAS!, null, m);
-        winogradConv2DBackpropFilter(x, dy, dw, g, BLAS!, null, m);
-        // float32 rounding of the transforms: ~1e-7 (m = 2), ~3e-6 (m = 4) measured
-        const tol = m === 2 ? 2e-6 : 2e-5;
-        const at = `case ${i}, m = ${m}`;
-        assert.ok(relErr(y, ref.y) < tol, `${at}: forward ${relErr(y, ref.y)}`);
-        assert.ok(relErr(dx, ref.dx) < tol, `${at}: input gradient ${relErr(dx, ref.dx)}`);
-        assert.ok(relErr(dw, ref.dw) < tol, `${at}: filter gradient ${relErr(dw, ref.dw)}`);
+        for (const budget of budgets) {
+          const y = new Float32Array(ref.y.length), dx = new Float32Array(x.length).fill(NaN);
+          const dw = new Float32Array(w.length).fill(NaN); // every entry must be written
+          winogradConv2D(x, w, y, g, BLAS!, null, m, budget);
+          winogradConv2DBackpropInput(dy, w, dx, g, BLAS!, null, m, budget);
+          winogradConv2DBackpropFilter(x, dy, dw, g, BLAS!, null, m, budget);
+          // float32 rounding of the transforms: ~1e-7 (m = 2), ~3e-6 (m = 4) measured
+          const tol = m === 2 ? 2e-6 : 2e-5;
+          const at = `case ${i}, m = ${m}, budget ${budget ?? "default"}`;
+          assert.ok(relErr(y, ref.y) < tol, `${at}: forward ${relErr(y, ref.y)}`);
+          assert.ok(relErr(dx, ref.dx) < tol, `${at}: input gradient ${relErr(dx, ref.dx)}`);
+          assert.ok(relErr(dw, ref.dw) < tol, `${at}: filter gradient ${relErr(dw, ref.dw)}`);
+        }
       }
     }
   },

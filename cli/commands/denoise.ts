@@ -47,6 +47,29 @@ export interface DenoiseRow {
 
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
+/** Messages of the backends running out of memory (wasm heap, WebAssembly memory, JS arrays). */
+const OUT_OF_MEMORY =
+  /memory access out of bounds|Unable to grow|no room for|allocation failed|out of memory/i;
+
+/**
+ * A one-line user error when `e` is the backend running out of memory on an image of `h×w`
+ * pixels, else null: one image goes through the network whole, and a large one may not fit (on
+ * wasm, 2000×2000 fits with the CPU preset's network and 2400×2400 does not).
+ *
+ * @example
+ * ```ts ignore
+ * throw tooLarge(e, "photo.png", 4000, 6000, "wasm") ?? e;
+ * ```
+ */
+export function tooLarge(e: unknown, file: string, h: number, w: number, device: string) {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (!OUT_OF_MEMORY.test(msg)) return null;
+  return new UserError(
+    `Cannot denoise ${file} as its ${h}×${w} pixels need more memory than the ${device} backend has ` +
+      `(${msg}); crop or downscale it, or denoise it in parts`,
+  );
+}
+
 /**
  * The command's body, callable in-process: returns the rows (and writes the images and, with
  * `sigma`, `metrics.json`).
@@ -112,15 +135,20 @@ export async function runDenoise(
         noisy = new Float32Array(im.data.length);
         for (let i = 0; i < noisy.length; i++) noisy[i] = im.data[i] + s * rng.normal();
       }
-      const t = tf.tidy(() =>
-        tf.clipByValue(
-          net.forward(tf.tensor4d(noisy, [1, im.height, im.width, 1]), { training: false }),
-          0,
-          1,
-        )
-      );
-      const out = new Float32Array(await t.data());
-      t.dispose();
+      let out: Float32Array;
+      try {
+        const t = tf.tidy(() =>
+          tf.clipByValue(
+            net.forward(tf.tensor4d(noisy, [1, im.height, im.width, 1]), { training: false }),
+            0,
+            1,
+          )
+        );
+        out = new Float32Array(await t.data());
+        t.dispose();
+      } catch (e) {
+        throw tooLarge(e, im.file, im.height, im.width, backend.name) ?? e;
+      }
       const output = join(outDir, `${name}_denoised.png`);
       await writeFile(output, encodeGrayPng({ height: im.height, width: im.width, data: out }));
       const row: DenoiseRow = { image: im.file, height: im.height, width: im.width, output };
@@ -139,7 +167,11 @@ export async function runDenoise(
       rows.push(row);
     }
   } finally {
-    for (const n of loaded.networks) n.net.dispose();
+    try {
+      for (const n of loaded.networks) n.net.dispose();
+    } catch {
+      // after running out of memory the backend's heap may be past use: the error above counts
+    }
   }
   if (sigma === undefined) {
     for (const r of rows) print(r.output);

@@ -223,22 +223,26 @@ interface Plan {
   TH: number;
   TW: number;
   images: number;
+  /** Tile rows per chunk when one image's tiles exceed the budget (else `TH`). */
+  bandRows: number;
   /** Scratch: the transformed input and output planes. */
   vAt: number;
   yhAt: number;
 }
 
-function plan(site: Site, g: ConvGeometry, m: WinogradTile): Plan {
+function plan(site: Site, g: ConvGeometry, m: WinogradTile, chunkBytes: number): Plan {
   const a2 = (m + 2) ** 2;
   const TH = Math.ceil(g.OH / m), TW = Math.ceil(g.OW / m);
   const Cp = ceil4(g.Cout);
-  const tiles = a2 * TH * TW * (g.Cin + Cp) * 4;
-  const images = Math.max(1, Math.min(g.N, Math.floor(WINOGRAD_CHUNK_BYTES / tiles)));
-  const T = images * TH * TW;
+  const tileRow = a2 * TW * (g.Cin + Cp) * 4;
+  const images = Math.max(1, Math.min(g.N, Math.floor(chunkBytes / (TH * tileRow))));
+  // an image whose tiles exceed the budget goes in bands of tile rows
+  const bandRows = Math.max(1, Math.min(TH, Math.floor(chunkBytes / tileRow)));
+  const T = images * (images > 1 ? TH : bandRows) * TW;
   const vBytes = 4 * a2 * planeOf(T, g.Cin);
   const vAt = site.planes(vBytes + 4 * a2 * planeOf(T, Cp));
   const yhAt = align16(vAt + vBytes);
-  return { site, m, Cp, a2, TH, TW, images, vAt, yhAt };
+  return { site, m, Cp, a2, TH, TW, images, bandRows, vAt, yhAt };
 }
 
 /** A fresh view of `n` floats at byte offset `at` of the site's memory. */
@@ -388,13 +392,14 @@ function withPlan<T>(
   backend: unknown,
   g: ConvGeometry,
   m: WinogradTile,
+  chunkBytes: number,
   arrays: Float32Array[],
   body: (p: Plan, at: number[]) => T,
 ): T {
   const site = siteFor(backend);
   const at = arrays.map((a) => placeOf(site, a));
   try {
-    return body(plan(site, g, m), at);
+    return body(plan(site, g, m, chunkBytes), at);
   } finally {
     site.release();
   }
@@ -404,15 +409,33 @@ function withPlan<T>(
 const imageBuffer = (p: Plan, inPlace: boolean, floats: number) =>
   inPlace ? -1 : p.site.scratch(4 * p.images * floats);
 
-/** Run `body` for each chunk of images `[n0, n0 + k)` with its tile count and plane sizes. */
-function forChunks(
-  p: Plan,
-  g: ConvGeometry,
-  body: (n0: number, k: number, T: number, pv: number, py: number) => void,
-): void {
+/**
+ * One chunk: images `[n0, n0 + k)`, tile rows `[ty0, ty0 + rows)` of each (all of them unless an
+ * image is too large for one chunk: then `k = 1` and the image comes in bands), its tile count `T`
+ * and plane sizes; `first` and `last` mark an image group's first and last band.
+ */
+interface Chunk {
+  n0: number;
+  k: number;
+  ty0: number;
+  rows: number;
+  T: number;
+  pv: number;
+  py: number;
+  first: boolean;
+  last: boolean;
+}
+
+/** Run `body` for each chunk of the convolution (see {@linkcode Chunk}). */
+function forChunks(p: Plan, g: ConvGeometry, body: (c: Chunk) => void): void {
   for (let n0 = 0; n0 < g.N; n0 += p.images) {
-    const k = Math.min(p.images, g.N - n0), T = k * p.TH * p.TW;
-    body(n0, k, T, planeOf(T, g.Cin), planeOf(T, p.Cp));
+    const k = Math.min(p.images, g.N - n0);
+    const band = k === 1 ? p.bandRows : p.TH;
+    for (let ty0 = 0; ty0 < p.TH; ty0 += band) {
+      const rows = Math.min(band, p.TH - ty0), T = k * rows * p.TW;
+      const [pv, py] = [planeOf(T, g.Cin), planeOf(T, p.Cp)];
+      body({ n0, k, ty0, rows, T, pv, py, first: ty0 === 0, last: ty0 + rows === p.TH });
+    }
   }
 }
 
@@ -471,22 +494,25 @@ export function winogradConv2D(
   blas: NativeSgemm,
   backend: unknown,
   m: WinogradTile = WINOGRAD_TILE,
+  chunkBytes: number = WINOGRAD_CHUNK_BYTES,
 ): void {
   const u = paddedFilterTransform(w, g, m);
-  withPlan(backend, g, m, [x, out], (p, [xAt, outAt]) => {
+  withPlan(backend, g, m, chunkBytes, [x, out], (p, [xAt, outAt]) => {
     const { Cp } = p, Cin = g.Cin, image = g.H * g.W, pixels = g.OH * g.OW;
     const xBuf = imageBuffer(p, xAt >= 0, image * Cin);
     const yBuf = imageBuffer(p, outAt >= 0 && Cp === g.Cout, pixels * Cp);
     const wu = planes(u, Cin * Cp, Cin * Cp);
-    forChunks(p, g, (n0, k, T, pv, py) => {
-      const xi = imagesIn(p, x, xAt, xBuf, n0, k, image, Cin, Cin);
-      fn(p, "input")(xi, p.vAt, k, g.H, g.W, Cin, p.TH, p.TW, g.top, g.left, pv);
+    let xi = 0;
+    forChunks(p, g, ({ n0, k, ty0, rows, T, pv, py, first, last }) => {
+      if (first) xi = imagesIn(p, x, xAt, xBuf, n0, k, image, Cin, Cin);
+      const top = g.top - p.m * ty0, from = p.m * ty0; // the band's first tile row
+      fn(p, "input")(xi, p.vAt, k, g.H, g.W, Cin, rows, p.TW, top, g.left, pv);
       const v = planes(view(p, p.vAt, p.a2 * pv), pv, T * Cin);
       const yh = planes(view(p, p.yhAt, p.a2 * py), py, T * Cp);
       products(blas, p, false, false, T, Cp, Cin, v, wu, yh); // Yh[j] = V[j] · U[j]
-      const yo = outputAt(outAt, yBuf, n0, pixels, g.Cout, Cp);
-      fn(p, "output")(p.yhAt, yo, k, g.OH, g.OW, Cp, p.TH, p.TW, py);
-      imagesOut(p, out, outAt, yBuf, n0, k, pixels, g.Cout, Cp);
+      const yo = outputAt(outAt, yBuf, n0, pixels, g.Cout, Cp) + 4 * from * g.OW * Cp;
+      fn(p, "output")(p.yhAt, yo, k, g.OH - from, g.OW, Cp, rows, p.TW, py);
+      if (last) imagesOut(p, out, outAt, yBuf, n0, k, pixels, g.Cout, Cp);
     });
   });
 }
@@ -503,22 +529,29 @@ export function winogradConv2DBackpropInput(
   blas: NativeSgemm,
   backend: unknown,
   m: WinogradTile = WINOGRAD_TILE,
+  chunkBytes: number = WINOGRAD_CHUNK_BYTES,
 ): void {
   const u = paddedFilterTransform(w, g, m);
-  withPlan(backend, g, m, [dy, dx], (p, [dyAt, dxAt]) => {
+  withPlan(backend, g, m, chunkBytes, [dy, dx], (p, [dyAt, dxAt]) => {
     const { Cp } = p, Cin = g.Cin, image = g.H * g.W, pixels = g.OH * g.OW;
     const dyBuf = imageBuffer(p, dyAt >= 0 && Cp === g.Cout, pixels * Cp);
     const dxBuf = imageBuffer(p, dxAt >= 0, image * Cin);
     const wu = planes(u, Cin * Cp, Cin * Cp);
-    forChunks(p, g, (n0, k, T, pv, py) => {
-      const di = imagesIn(p, dy, dyAt, dyBuf, n0, k, pixels, g.Cout, Cp);
-      fn(p, "outputGrad")(di, p.yhAt, k, g.OH, g.OW, Cp, p.TH, p.TW, py);
+    let di = 0, xo = 0;
+    forChunks(p, g, ({ n0, k, ty0, rows, T, pv, py, first, last }) => {
+      if (first) {
+        di = imagesIn(p, dy, dyAt, dyBuf, n0, k, pixels, g.Cout, Cp);
+        xo = outputAt(dxAt, dxBuf, n0, image, Cin, Cin);
+        view(p, xo, k * image * Cin).fill(0); // the bands add into it
+      }
+      const top = g.top - p.m * ty0, from = p.m * ty0; // the band's first tile row
+      const dyBand = di + 4 * from * g.OW * Cp;
+      fn(p, "outputGrad")(dyBand, p.yhAt, k, g.OH - from, g.OW, Cp, rows, p.TW, py);
       const dv = planes(view(p, p.vAt, p.a2 * pv), pv, T * Cin);
       const mg = planes(view(p, p.yhAt, p.a2 * py), py, T * Cp);
       products(blas, p, false, true, T, Cin, Cp, mg, wu, dv); // dV[j] = Mg[j] · U[j]ᵀ
-      const xo = outputAt(dxAt, dxBuf, n0, image, Cin, Cin);
-      fn(p, "inputGrad")(p.vAt, xo, k, g.H, g.W, Cin, p.TH, p.TW, g.top, g.left, pv);
-      imagesOut(p, dx, dxAt, dxBuf, n0, k, image, Cin, Cin);
+      fn(p, "inputGrad")(p.vAt, xo, k, g.H, g.W, Cin, rows, p.TW, top, g.left, pv);
+      if (last) imagesOut(p, dx, dxAt, dxBuf, n0, k, image, Cin, Cin);
     });
   });
 }
@@ -536,21 +569,27 @@ export function winogradConv2DBackpropFilter(
   blas: NativeSgemm,
   backend: unknown,
   m: WinogradTile = WINOGRAD_TILE,
+  chunkBytes: number = WINOGRAD_CHUNK_BYTES,
 ): void {
-  withPlan(backend, g, m, [x, dy, dw], (p, [xAt, dyAt, dwAt]) => {
+  withPlan(backend, g, m, chunkBytes, [x, dy, dw], (p, [xAt, dyAt, dwAt]) => {
     const { Cp } = p, Cin = g.Cin, image = g.H * g.W, pixels = g.OH * g.OW, P = Cin * Cp;
     const du = new Float32Array(p.a2 * P);
     const xBuf = imageBuffer(p, xAt >= 0, image * Cin);
     const dyBuf = imageBuffer(p, dyAt >= 0 && Cp === g.Cout, pixels * Cp);
-    forChunks(p, g, (n0, k, T, pv, py) => {
-      const xi = imagesIn(p, x, xAt, xBuf, n0, k, image, Cin, Cin);
-      fn(p, "input")(xi, p.vAt, k, g.H, g.W, Cin, p.TH, p.TW, g.top, g.left, pv);
-      const di = imagesIn(p, dy, dyAt, dyBuf, n0, k, pixels, g.Cout, Cp);
-      fn(p, "outputGrad")(di, p.yhAt, k, g.OH, g.OW, Cp, p.TH, p.TW, py);
+    let xi = 0, di = 0;
+    forChunks(p, g, ({ n0, k, ty0, rows, T, pv, py, first }) => {
+      if (first) {
+        xi = imagesIn(p, x, xAt, xBuf, n0, k, image, Cin, Cin);
+        di = imagesIn(p, dy, dyAt, dyBuf, n0, k, pixels, g.Cout, Cp);
+      }
+      const top = g.top - p.m * ty0, from = p.m * ty0; // the band's first tile row
+      fn(p, "input")(xi, p.vAt, k, g.H, g.W, Cin, rows, p.TW, top, g.left, pv);
+      const dyBand = di + 4 * from * g.OW * Cp;
+      fn(p, "outputGrad")(dyBand, p.yhAt, k, g.OH - from, g.OW, Cp, rows, p.TW, py);
       const v = planes(view(p, p.vAt, p.a2 * pv), pv, T * Cin);
       const mg = planes(view(p, p.yhAt, p.a2 * py), py, T * Cp);
       // dU[j] (+)= V[j]ᵀ · Mg[j], accumulated over the chunks
-      products(blas, p, true, false, Cin, Cp, T, v, mg, planes(du, P, P), n0 > 0);
+      products(blas, p, true, false, Cin, Cp, T, v, mg, planes(du, P, P), n0 > 0 || ty0 > 0);
     });
     const full = new Float32Array(9 * P);
     filterTransformTranspose(du, full, Cin, Cp, m);

@@ -19,7 +19,9 @@
 // pair for m = 2, 36 vs 144 for m = 4.
 //
 // Layouts: images [n, H, W, C] (NHWC, the chunk only); transformed tiles [alpha^2][T][C] with
-// tile t = (n*TH + ty)*TW + tx. C must be a multiple of 4 (one v128 = 4 channels).
+// tile t = (n*TH + ty)*TW + tx. C must be a multiple of 4 (one v128 = 4 channels). A band of tile
+// rows ty0.. of one image is the same call with TH rows, top - m*ty0 for top, and the output
+// images (y, dy) given from row m*ty0 with OH - m*ty0 rows.
 #include <wasm_simd128.h>
 
 typedef v128_t V4;
@@ -159,12 +161,12 @@ INLINE void output_grad_tiles(int m, const float* AT, const float* dy, float* mg
   }
 }
 
-// dx = sum over tiles of B dV_t B^T, scattered to the tile's input patch (the transpose of the
-// input transform; taps outside the image dropped). dx is cleared first.
+// dx += sum over tiles of B dV_t B^T, scattered to the tile's input patch (the transpose of the
+// input transform; taps outside the image dropped). The caller clears dx: a large image's tiles
+// come in bands of tile rows, each call adding one band.
 INLINE void input_grad_tiles(int m, const float* BT, const float* dv, float* dx, int images, int H,
                              int W, int C, int TH, int TW, int top, int left, int plane) {
   const int a = m + 2;
-  __builtin_memset(dx, 0, sizeof(float) * (unsigned long)((long)images * H * W * C));
   for (int n = 0; n < images; n++) {
     for (int ty = 0; ty < TH; ty++) {
       for (int tx = 0; tx < TW; tx++) {

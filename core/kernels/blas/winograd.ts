@@ -1,13 +1,15 @@
 /**
  * Winograd convolutions (minimal filtering F(m×m, 3×3), Lavin & Gray 2016) for the BLAS conv
- * kernels: 3×3 filters, stride 1, dilation 1, channel counts that are multiples of 4 (from
- * {@linkcode WINOGRAD_MIN_CHANNELS}). The transforms of the tiles run in WebAssembly SIMD
- * (`native/winograd.c`, own memory); the `(m+2)²` products per chunk of images run in OpenBLAS
- * on that memory. With `m = 4` the products do 4× fewer multiply-adds than im2col's (36 instead
- * of 144 per 4×4 output tile and channel pair); the backward passes are the exact transposes of
- * the forward map, so they are the gradients of what the forward computes. The rounding differs
- * from im2col's (relative ~1e-6 for m = 2, ~1e-5 for m = 4: tests/winograd_test.ts), the math is
- * the same convolution. docs/backends.md "Winograd convolutions" has the formulas.
+ * kernels: 3×3 filters, stride 1, dilation 1, an input of at least
+ * {@linkcode WINOGRAD_MIN_CHANNELS} channels, a multiple of 4 ({@linkcode winogradApplies}). The
+ * transforms of the tiles run in WebAssembly SIMD (`native/winograd.c`), on the wasm backend's
+ * heap itself (else on a memory of the module's own); the `(m+2)²` products per chunk run in
+ * OpenBLAS on that memory. A chunk is several whole images, or bands of tile rows of one large
+ * image. With `m = 4` the products do 4× fewer multiply-adds than im2col's (36 instead of 144 per
+ * 4×4 output tile and channel pair); the backward passes are the exact transposes of the forward
+ * map, so they are the gradients of what the forward computes. The rounding differs from im2col's
+ * (relative ~2e-7 for m = 2, ~3e-6 for m = 4: tests/winograd_test.ts), the math is the same
+ * convolution. docs/backends.md "Winograd convolutions" has the formulas.
  *
  * @module
  */
@@ -21,10 +23,13 @@ export type WinogradTile = 2 | 4;
 /** The tile the kernels use: F(4×4, 3×3) (bench/RESULTS.md, "Winograd convolutions"). */
 export const WINOGRAD_TILE: WinogradTile = 4;
 
-/** Fewest input and output channels for which the Winograd route is taken. */
+/** Fewest input channels (of the pass: `dy`'s for the input gradient) the route takes. */
 export const WINOGRAD_MIN_CHANNELS = 16;
 
-/** Largest transformed input + output tiles (bytes) one chunk of images materialises. */
+/**
+ * Largest transformed input + output tiles (bytes) one chunk materialises: larger chunks give
+ * OpenBLAS more rows but spill the transforms out of the caches (docs/backends.md).
+ */
 export const WINOGRAD_CHUNK_BYTES = 64 * 1024 * 1024;
 
 /** The filter transform `G` of F(m×m, 3×3) (`(m+2) × 3`), for the points 0, ±1, (±2,) ∞. */

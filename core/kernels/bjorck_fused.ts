@@ -24,6 +24,7 @@ import type { BackendIO } from "./backend_io.ts";
 import { replaceKernel } from "./replace_kernel.ts";
 import { BJORCK_GRAD_KERNEL, BJORCK_KERNEL, registerBjorckGradient } from "../ops/bjorck.ts";
 import { BJORCK_WASM_BASE64 } from "./native/bjorck_wasm_bin.ts";
+import { compiledModule } from "./wasm/heap_module.ts";
 
 /** Upper bound on the bytes of iterates kept between a forward and its backward pass. */
 export const BJORCK_CACHE_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -169,8 +170,7 @@ class BjorckEngine {
   private keptBytes = 0;
 
   constructor() {
-    const bin = Uint8Array.from(atob(BJORCK_WASM_BASE64), (ch) => ch.charCodeAt(0));
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), {});
+    const inst = new WebAssembly.Instance(compiledModule(BJORCK_WASM_BASE64), {});
     this.ex = inst.exports as unknown as BjorckExports;
     this.heap = new ModuleHeap(this.ex.memory, this.ex.__heap_base.value as number);
   }

@@ -35,6 +35,7 @@ import { SPLINE_WASM_BASE64 } from "../kernels/native/spline_wasm_bin.ts";
 import { COEFFICIENTS_WASM_BASE64 } from "../kernels/native/coefficients_wasm_bin.ts";
 import { ADAM_WASM_BASE64 } from "../kernels/native/adam_wasm_bin.ts";
 import { FC_DENSE_WASM_BASE64 } from "../kernels/native/fc_dense_wasm_bin.ts";
+import { compiledModule } from "../kernels/wasm/heap_module.ts";
 
 /** The exports of native/fc_dense.c (pointers are byte offsets into the memory). */
 interface FcDenseExports {
@@ -74,24 +75,12 @@ type Kernels =
   & FcDenseExports
   & { heapBase: number };
 
-const compiled = new Map<string, WebAssembly.Module>();
-
-/** The module whose bytes are `b64`, compiled once per process. */
-function compile(b64: string): WebAssembly.Module {
-  let mod = compiled.get(b64);
-  if (!mod) {
-    mod = new WebAssembly.Module(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
-    compiled.set(b64, mod);
-  }
-  return mod;
-}
-
 /** A fresh Björck module (own memory) and the four modules that work in that memory. */
 function instantiate(): Kernels {
-  const bj = new WebAssembly.Instance(compile(BJORCK_WASM_BASE64), {});
+  const bj = new WebAssembly.Instance(compiledModule(BJORCK_WASM_BASE64), {});
   const memory = bj.exports.memory as WebAssembly.Memory;
   const shared = (b64: string) =>
-    new WebAssembly.Instance(compile(b64), { env: { memory } }).exports;
+    new WebAssembly.Instance(compiledModule(b64), { env: { memory } }).exports;
   return Object.assign(
     {},
     bj.exports,

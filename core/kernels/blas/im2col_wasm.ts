@@ -9,6 +9,7 @@
  */
 import type { ConvGeometry } from "../cpu/missing.ts";
 import { IM2COL_WASM_BASE64 } from "../native/im2col_wasm_bin.ts";
+import { compiledModule } from "../wasm/heap_module.ts";
 
 interface Im2colExports {
   memory: WebAssembly.Memory;
@@ -52,8 +53,7 @@ export function im2colWasm(
   n1: number,
 ): Float32Array {
   if (!exports) {
-    const bytes = Uint8Array.from(atob(IM2COL_WASM_BASE64), (c) => c.charCodeAt(0));
-    exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {})
+    exports = new WebAssembly.Instance(compiledModule(IM2COL_WASM_BASE64), {})
       .exports as unknown as Im2colExports;
   }
   const ex = exports;

@@ -16,6 +16,7 @@
 import type { ConvGeometry } from "../cpu/missing.ts";
 import type { NativeSgemm } from "../../backend/openblas_ffi.ts";
 import { WINOGRAD_WASM_BASE64 } from "../native/winograd_wasm_bin.ts";
+import { moduleOn, type WasmInternals } from "../wasm/heap_module.ts";
 
 /** Output tile side `m` of F(m×m, 3×3): 2 (16 products) or 4 (36 products). */
 export type WinogradTile = 2 | 4;
@@ -109,20 +110,9 @@ interface Site {
   release(): void;
 }
 
-let compiled: WebAssembly.Module | undefined;
-const instances = new WeakMap<WebAssembly.Memory, WinogradExports>();
-
-function instanceOn(memory: WebAssembly.Memory): WinogradExports {
-  let ex = instances.get(memory);
-  if (!ex) {
-    compiled ??= new WebAssembly.Module(
-      Uint8Array.from(atob(WINOGRAD_WASM_BASE64), (c) => c.charCodeAt(0)),
-    );
-    ex = new WebAssembly.Instance(compiled, { env: { memory } }).exports as WinogradExports;
-    instances.set(memory, ex);
-  }
-  return ex;
-}
+/** The module on `memory` (once per memory). */
+const instanceOn = (memory: WebAssembly.Memory) =>
+  moduleOn<WinogradExports>(memory, WINOGRAD_WASM_BASE64);
 
 /** The memory of the module's own (the cpu backend, tests), grown on demand and kept. */
 let ownMemory: WebAssembly.Memory | undefined;
@@ -149,16 +139,11 @@ function ownSite(): Site {
   };
 }
 
-/** The tfjs wasm backend's internals the heap site needs (not in its public typings). */
-interface WasmHeap {
-  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(n: number): number; _free(p: number): void };
-}
-
 /** Per heap, the block the tile planes live in: kept between calls, grown when too small. */
 const planeBlocks = new WeakMap<WebAssembly.Memory, { raw: number; bytes: number }>();
 
 /** `bytes` from the backend's `malloc` (+16 for alignment), or a readable error. */
-function heapAlloc(wasm: WasmHeap["wasm"], bytes: number): number {
+function heapAlloc(wasm: WasmInternals["wasm"], bytes: number): number {
   const raw = wasm._malloc(bytes + 16) >>> 0; // an address above 2 GiB comes back negative
   if (raw === 0) {
     throw new Error(
@@ -168,7 +153,7 @@ function heapAlloc(wasm: WasmHeap["wasm"], bytes: number): number {
   return raw;
 }
 
-function heapSite(backend: WasmHeap): Site {
+function heapSite(backend: WasmInternals): Site {
   const { wasm } = backend;
   const memory = wasm.asm.memory;
   const blocks: number[] = [];
@@ -199,10 +184,10 @@ function heapSite(backend: WasmHeap): Site {
 
 /** The site for `backend`: its heap on the tfjs wasm backend, else the module's own memory. */
 function siteFor(backend: unknown): Site {
-  const heap = backend as Partial<WasmHeap> | undefined;
+  const heap = backend as Partial<WasmInternals> | undefined;
   return heap?.wasm?.asm?.memory instanceof WebAssembly.Memory &&
       typeof heap.wasm._malloc === "function"
-    ? heapSite(heap as WasmHeap)
+    ? heapSite(heap as WasmInternals)
     : ownSite();
 }
 
@@ -482,6 +467,47 @@ function products(
 }
 
 /**
+ * The image-side transform of chunk `c` (`input`: images at `img` → planes V; `inputGrad`:
+ * planes dV → added into the images at `img`), on the chunk's band of tile rows.
+ */
+function imageSide(
+  p: Plan,
+  g: ConvGeometry,
+  c: Chunk,
+  name: "input" | "inputGrad",
+  img: number,
+): void {
+  const [src, dst] = name === "input" ? [img, p.vAt] : [p.vAt, img];
+  const top = g.top - p.m * c.ty0; // the band's first tile row reads from there
+  fn(p, name)(src, dst, c.k, g.H, g.W, g.Cin, c.rows, p.TW, top, g.left, c.pv);
+}
+
+/**
+ * The output-side transform of chunk `c` (`output`: planes Yh → the output images at `img`;
+ * `outputGrad`: `dy` images at `img` → planes Mg), on the chunk's band of tile rows.
+ */
+function outputSide(
+  p: Plan,
+  g: ConvGeometry,
+  c: Chunk,
+  name: "output" | "outputGrad",
+  img: number,
+): void {
+  const from = p.m * c.ty0; // the band's first output row
+  const band = img + 4 * from * g.OW * p.Cp;
+  const [src, dst] = name === "output" ? [p.yhAt, band] : [band, p.yhAt];
+  fn(p, name)(src, dst, c.k, g.OH - from, g.OW, p.Cp, c.rows, p.TW, c.py);
+}
+
+/** Chunk `c`'s input-side planes (V or dV) and output-side planes (Yh or Mg) as operands. */
+function chunkPlanes(p: Plan, g: ConvGeometry, c: Chunk): { v: Planes; y: Planes } {
+  return {
+    v: planes(view(p, p.vAt, p.a2 * c.pv), c.pv, c.T * g.Cin),
+    y: planes(view(p, p.yhAt, p.a2 * c.py), c.py, c.T * p.Cp),
+  };
+}
+
+/**
  * `Conv2D` by Winograd: `out [N, OH, OW, Cout] = conv(x [N, H, W, Cin], w [3, 3, Cin, Cout])`
  * for geometry `g` (see {@linkcode winogradApplies}). `backend` is the TF.js backend the arrays
  * belong to (on `wasm` they are read and written on its heap), or anything else for plain arrays.
@@ -508,16 +534,13 @@ export function winogradConv2D(
     const yBuf = imageBuffer(p, outAt >= 0 && Cp === g.Cout, pixels * Cp);
     const wu = planes(u, Cin * Cp, Cin * Cp);
     let xi = 0;
-    forChunks(p, g, ({ n0, k, ty0, rows, T, pv, py, first, last }) => {
-      if (first) xi = imagesIn(p, x, xAt, xBuf, n0, k, image, Cin, Cin);
-      const top = g.top - p.m * ty0, from = p.m * ty0; // the band's first tile row
-      fn(p, "input")(xi, p.vAt, k, g.H, g.W, Cin, rows, p.TW, top, g.left, pv);
-      const v = planes(view(p, p.vAt, p.a2 * pv), pv, T * Cin);
-      const yh = planes(view(p, p.yhAt, p.a2 * py), py, T * Cp);
-      products(blas, p, false, false, T, Cp, Cin, v, wu, yh); // Yh[j] = V[j] · U[j]
-      const yo = outputAt(outAt, yBuf, n0, pixels, g.Cout, Cp) + 4 * from * g.OW * Cp;
-      fn(p, "output")(p.yhAt, yo, k, g.OH - from, g.OW, Cp, rows, p.TW, py);
-      if (last) imagesOut(p, out, outAt, yBuf, n0, k, pixels, g.Cout, Cp);
+    forChunks(p, g, (c) => {
+      if (c.first) xi = imagesIn(p, x, xAt, xBuf, c.n0, c.k, image, Cin, Cin);
+      imageSide(p, g, c, "input", xi);
+      const { v, y: yh } = chunkPlanes(p, g, c);
+      products(blas, p, false, false, c.T, Cp, Cin, v, wu, yh); // Yh[j] = V[j] · U[j]
+      outputSide(p, g, c, "output", outputAt(outAt, yBuf, c.n0, pixels, g.Cout, Cp));
+      if (c.last) imagesOut(p, out, outAt, yBuf, c.n0, c.k, pixels, g.Cout, Cp);
     });
   });
 }
@@ -543,20 +566,17 @@ export function winogradConv2DBackpropInput(
     const dxBuf = imageBuffer(p, dxAt >= 0, image * Cin);
     const wu = planes(u, Cin * Cp, Cin * Cp);
     let di = 0, xo = 0;
-    forChunks(p, g, ({ n0, k, ty0, rows, T, pv, py, first, last }) => {
-      if (first) {
-        di = imagesIn(p, dy, dyAt, dyBuf, n0, k, pixels, g.Cout, Cp);
-        xo = outputAt(dxAt, dxBuf, n0, image, Cin, Cin);
-        view(p, xo, k * image * Cin).fill(0); // the bands add into it
+    forChunks(p, g, (c) => {
+      if (c.first) {
+        di = imagesIn(p, dy, dyAt, dyBuf, c.n0, c.k, pixels, g.Cout, Cp);
+        xo = outputAt(dxAt, dxBuf, c.n0, image, Cin, Cin);
+        view(p, xo, c.k * image * Cin).fill(0); // the bands add into it
       }
-      const top = g.top - p.m * ty0, from = p.m * ty0; // the band's first tile row
-      const dyBand = di + 4 * from * g.OW * Cp;
-      fn(p, "outputGrad")(dyBand, p.yhAt, k, g.OH - from, g.OW, Cp, rows, p.TW, py);
-      const dv = planes(view(p, p.vAt, p.a2 * pv), pv, T * Cin);
-      const mg = planes(view(p, p.yhAt, p.a2 * py), py, T * Cp);
-      products(blas, p, false, true, T, Cin, Cp, mg, wu, dv); // dV[j] = Mg[j] · U[j]ᵀ
-      fn(p, "inputGrad")(p.vAt, xo, k, g.H, g.W, Cin, rows, p.TW, top, g.left, pv);
-      if (last) imagesOut(p, dx, dxAt, dxBuf, n0, k, image, Cin, Cin);
+      outputSide(p, g, c, "outputGrad", di);
+      const { v: dv, y: mg } = chunkPlanes(p, g, c);
+      products(blas, p, false, true, c.T, Cin, Cp, mg, wu, dv); // dV[j] = Mg[j] · U[j]ᵀ
+      imageSide(p, g, c, "inputGrad", xo);
+      if (c.last) imagesOut(p, dx, dxAt, dxBuf, c.n0, c.k, image, Cin, Cin);
     });
   });
 }
@@ -582,19 +602,17 @@ export function winogradConv2DBackpropFilter(
     const xBuf = imageBuffer(p, xAt >= 0, image * Cin);
     const dyBuf = imageBuffer(p, dyAt >= 0 && Cp === g.Cout, pixels * Cp);
     let xi = 0, di = 0;
-    forChunks(p, g, ({ n0, k, ty0, rows, T, pv, py, first }) => {
-      if (first) {
-        xi = imagesIn(p, x, xAt, xBuf, n0, k, image, Cin, Cin);
-        di = imagesIn(p, dy, dyAt, dyBuf, n0, k, pixels, g.Cout, Cp);
+    forChunks(p, g, (c) => {
+      if (c.first) {
+        xi = imagesIn(p, x, xAt, xBuf, c.n0, c.k, image, Cin, Cin);
+        di = imagesIn(p, dy, dyAt, dyBuf, c.n0, c.k, pixels, g.Cout, Cp);
       }
-      const top = g.top - p.m * ty0, from = p.m * ty0; // the band's first tile row
-      fn(p, "input")(xi, p.vAt, k, g.H, g.W, Cin, rows, p.TW, top, g.left, pv);
-      const dyBand = di + 4 * from * g.OW * Cp;
-      fn(p, "outputGrad")(dyBand, p.yhAt, k, g.OH - from, g.OW, Cp, rows, p.TW, py);
-      const v = planes(view(p, p.vAt, p.a2 * pv), pv, T * Cin);
-      const mg = planes(view(p, p.yhAt, p.a2 * py), py, T * Cp);
+      imageSide(p, g, c, "input", xi);
+      outputSide(p, g, c, "outputGrad", di);
+      const { v, y: mg } = chunkPlanes(p, g, c);
       // dU[j] (+)= V[j]ᵀ · Mg[j], accumulated over the chunks
-      products(blas, p, true, false, Cin, Cp, T, v, mg, planes(du, P, P), n0 > 0 || ty0 > 0);
+      const more = c.n0 > 0 || c.ty0 > 0;
+      products(blas, p, true, false, Cin, Cp, c.T, v, mg, planes(du, P, P), more);
     });
     const full = new Float32Array(9 * P);
     filterTransformTranspose(du, full, Cin, Cp, m);

@@ -21,6 +21,17 @@ import { SPLINE_WASM_BASE64 } from "../native/spline_wasm_bin.ts";
 import { replaceKernel } from "../replace_kernel.ts";
 import { heapModule, heapOffset, withScratch } from "./heap_module.ts";
 
+/** The layout and grid arguments every spline kernel ends with (docs/method.md §3, knot units). */
+type GridArgs = [
+  G: number,
+  N: number,
+  C: number,
+  K: number,
+  invT: number,
+  off: number,
+  shift: number,
+];
+
 /** The arguments of `spline_backward` (pointers are byte offsets into the heap). */
 type SplineBackwardArgs = [
   x: number,
@@ -30,31 +41,13 @@ type SplineBackwardArgs = [
   dx: number,
   dcoef: number,
   dalpha: number,
-  G: number,
-  N: number,
-  C: number,
-  K: number,
-  invT: number,
-  off: number,
-  shift: number,
+  ...GridArgs,
   scratch: number,
 ];
 
 /** The module's exports (pointers are byte offsets into the backend's heap). */
 export interface SplineExports {
-  spline_forward(
-    x: number,
-    coef: number,
-    alpha: number,
-    out: number,
-    G: number,
-    N: number,
-    C: number,
-    K: number,
-    invT: number,
-    off: number,
-    shift: number,
-  ): void;
+  spline_forward(...args: [x: number, coef: number, alpha: number, out: number, ...GridArgs]): void;
   spline_backward(...args: SplineBackwardArgs): void;
   /** `spline_backward` for few inputs per channel (the native ensemble trainer's). */
   spline_backward_sparse(...args: [...SplineBackwardArgs, list: number]): void;
